@@ -1,0 +1,74 @@
+/**
+ * @module core/schemas/spec
+ * The experiment spec: `fetchml.yaml` in the project root, written by `ml init`.
+ */
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+import { FetchmlError } from '../errors.ts';
+import { Checksum, DurationS, EnvName, formatIssues, RelativePath, SizeMb } from './common.ts';
+
+export const DatasetSpec = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'letters, digits, . _ - only'),
+  /** Required under the strict repro policy; `sha256:<hex>` of the dataset's tree manifest. */
+  checksum: Checksum.optional(),
+});
+export type DatasetSpec = z.infer<typeof DatasetSpec>;
+
+export const TrackingPlugin = z.enum(['mlflow', 'tensorboard', 'wandb']);
+
+export const ExperimentSpec = z.strictObject({
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'letters, digits, . _ - only (max 128)'),
+  /** What to run, from the snapshot root: a shell-free argv, or one string split on spaces. */
+  command: z.union([z.string().min(1), z.array(z.string()).min(1)]),
+  kind: z.enum(['batch', 'service']).default('batch'),
+  image: z.string().min(1).optional(),
+  /** Dependency manifest (requirements.txt, pyproject.toml, environment.yml, ...). */
+  deps: RelativePath.optional(),
+  datasets: z.array(DatasetSpec).default([]),
+  resources: z
+    .strictObject({
+      cpus: z.number().positive().max(1024).default(1),
+      memory: SizeMb.default(1024),
+      gpus: z.number().int().min(0).max(64).default(0),
+    })
+    .default({ cpus: 1, memory: 1024, gpus: 0 }),
+  env: z.record(EnvName, z.string()).default({}),
+  network: z.enum(['none', 'bridge']).default('none'),
+  timeout: DurationS.optional(),
+  priority: z.number().int().min(-1000).max(1000).default(0),
+  tracking: z.array(TrackingPlugin).default([]),
+  labels: z.array(z.string().min(1)).default([]),
+});
+export type ExperimentSpecInput = z.input<typeof ExperimentSpec>;
+export type ExperimentSpec = z.infer<typeof ExperimentSpec>;
+
+/** Parses and validates fetchml.yaml text. Errors name the field: `resources.memory: not a size`. */
+export function parseExperimentSpec(text: string, source = 'fetchml.yaml'): ExperimentSpec {
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (cause) {
+    const msg = cause instanceof Error ? cause.message : String(cause);
+    throw new FetchmlError('ML_ERR_SPEC_INVALID', `${source}: not valid YAML: ${msg}`, { cause });
+  }
+  const result = ExperimentSpec.safeParse(raw ?? {});
+  if (!result.success) {
+    const lines = formatIssues(result.error);
+    throw new FetchmlError(
+      'ML_ERR_SPEC_INVALID',
+      `${source} is invalid:\n  ${lines.join('\n  ')}`,
+      {
+        details: { issues: lines },
+      },
+    );
+  }
+  return result.data;
+}
+
+/** The command as an argv. A string command is split on whitespace (no shell). */
+export function commandArgv(command: string | readonly string[]): string[] {
+  return typeof command === 'string' ? command.trim().split(/\s+/) : [...command];
+}
