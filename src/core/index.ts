@@ -13,3 +13,4 @@ export * from './schemas/manifest.ts';
 export * from './schemas/spec.ts';
 export * from './schemas/task.ts';
 export * from './schemas/tree.ts';
+export * from './plan.ts';
