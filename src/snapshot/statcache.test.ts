@@ -1,0 +1,119 @@
+import { existsSync, readFileSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { age, cleanup, makeTree, tempDir } from '../../test/snapshot/helpers.ts';
+import { loadStatCache, saveStatCache, snapshotTree } from './index.ts';
+
+afterEach(cleanup);
+
+function spec(n: number): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i < n; i++) out[`dir${i % 3}/file${i}.txt`] = `content ${i}\n`;
+  return out;
+}
+
+describe('stat cache', () => {
+  it('reuses hashes of unchanged files and re-hashes only what changed', async () => {
+    const root = makeTree(spec(20));
+    const cold = await snapshotTree(root);
+    expect(cold.stats).toMatchObject({ files: 20, hashed: 20, cached: 0, cache: 'missing' });
+    const warm = await snapshotTree(root);
+    expect(warm.stats).toMatchObject({ files: 20, hashed: 0, cached: 20, cache: 'loaded' });
+    expect(warm.commitId).toBe(cold.commitId);
+
+    writeFileSync(join(root, 'dir1/file1.txt'), 'changed, same length?\n');
+    age(root, ['dir1/file1.txt'], 60);
+    const changed = await snapshotTree(root);
+    expect(changed.stats).toMatchObject({ hashed: 1, cached: 19 });
+    expect(changed.commitId).not.toBe(cold.commitId);
+    expect((await snapshotTree(root)).stats).toMatchObject({ hashed: 0, cached: 20 });
+  });
+
+  it('notices a same-size rewrite that keeps the mtime (via ctime/inode)', async () => {
+    const root = makeTree({ 'a.txt': 'aaaa' });
+    await snapshotTree(root);
+    const t = Date.now() / 1000 - 3600;
+    writeFileSync(join(root, 'a.txt'), 'bbbb');
+    utimesSync(join(root, 'a.txt'), t, t); // mtime as before; ctime moves
+    const again = await snapshotTree(root);
+    expect(again.stats.hashed).toBe(1);
+  });
+
+  it('keeps its file under .fetchml/, git-ignored and out of the snapshot', async () => {
+    const root = makeTree({ 'a.txt': 'a' });
+    const { manifest } = await snapshotTree(root);
+    expect(existsSync(join(root, '.fetchml/statcache'))).toBe(true);
+    expect(readFileSync(join(root, '.fetchml/.gitignore'), 'utf8')).toBe('*\n');
+    expect(manifest.entries.map((e) => e.path)).toEqual(['a.txt']);
+  });
+
+  it('takes a cache path, and leaves it out when it lies inside the tree', async () => {
+    const root = makeTree({ 'a.txt': 'a', 'state/keep.txt': 'k' });
+    const file = join(root, 'state/hashes.cache');
+    const first = await snapshotTree(root, { statCache: file });
+    const second = await snapshotTree(root, { statCache: file });
+    expect(second.manifest.entries.map((e) => e.path)).toEqual(['a.txt', 'state/keep.txt']);
+    expect(second.commitId).toBe(first.commitId);
+    expect(second.stats.cached).toBe(2);
+    expect(existsSync(join(root, '.fetchml'))).toBe(false);
+  });
+
+  it.each([
+    [
+      'flipped byte',
+      (f: string) => {
+        const b = readFileSync(f);
+        b[b.length - 70] = (b[b.length - 70] as number) ^ 1;
+        writeFileSync(f, b);
+      },
+    ],
+    ['truncated', (f: string) => truncateSync(f, readFileSync(f).length - 10)],
+    [
+      'wrong version',
+      (f: string) =>
+        writeFileSync(f, readFileSync(f, 'latin1').replace('STATCACHE 1', 'STATCACHE 9'), 'latin1'),
+    ],
+    ['garbage', (f: string) => writeFileSync(f, 'not a cache at all')],
+    ['empty', (f: string) => writeFileSync(f, '')],
+  ])('ignores a %s cache, re-hashes everything and rebuilds it', async (_name, damage) => {
+    const root = makeTree(spec(10));
+    const cold = await snapshotTree(root);
+    damage(join(root, '.fetchml/statcache'));
+    const after = await snapshotTree(root);
+    expect(after.stats).toMatchObject({ cache: 'corrupt', hashed: 10, cached: 0 });
+    expect(after.commitId).toBe(cold.commitId);
+    expect((await snapshotTree(root)).stats).toMatchObject({
+      cache: 'loaded',
+      hashed: 0,
+      cached: 10,
+    });
+  });
+
+  it('does not trust a racy entry (mtime not older than the cache write) and re-hashes it next time', async () => {
+    const root = makeTree({ 'old.txt': 'o', 'racy.txt': 'r' });
+    const future = Date.now() / 1000 + 3600;
+    utimesSync(join(root, 'racy.txt'), future, future);
+    await snapshotTree(root);
+    const next = await snapshotTree(root);
+    expect(next.stats).toMatchObject({ hashed: 1, cached: 1 });
+  });
+
+  it('round-trips odd paths (spaces, newlines are refused earlier, unicode) through the file', () => {
+    const dir = tempDir();
+    const file = join(dir, 'c');
+    const records = [
+      { path: 'a b/ü.txt', key: '1 2 3 4 5', sha256: 'a'.repeat(64), mtimeNs: 2n },
+      { path: '𝒳', key: '6 7 8 9 10', sha256: 'b'.repeat(64), mtimeNs: 3n },
+      { path: 'racy', key: '1 1 1 1 1', sha256: 'c'.repeat(64), mtimeNs: 10n ** 30n },
+    ];
+    expect(saveStatCache(file, records)).toBe(2);
+    const { entries, status } = loadStatCache(file);
+    expect(status).toBe('loaded');
+    expect([...entries]).toEqual([
+      ['a b/ü.txt', { key: '1 2 3 4 5', sha256: 'a'.repeat(64) }],
+      ['𝒳', { key: '6 7 8 9 10', sha256: 'b'.repeat(64) }],
+    ]);
+    expect(loadStatCache(join(dir, 'absent')).status).toBe('missing');
+  });
+});
