@@ -1,0 +1,123 @@
+/**
+ * @module queue/sqlite/claim-race.test
+ * SQLite-only: several OS processes claim from one queue file at the same moment, and no job may
+ * be handed out twice or lost. In one process better-sqlite3 is synchronous, so only separate
+ * processes really contend for the write lock (what `BEGIN IMMEDIATE` + `busy_timeout` handle).
+ *
+ * The children cannot load TypeScript (Node 20 has no type stripping), so the test transpiles the
+ * modules they need with the TypeScript compiler into a temp dir, with a link to node_modules.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import ts from 'typescript';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { openSqliteQueue } from './queue.ts';
+
+const SRC = fileURLToPath(new URL('../../', import.meta.url));
+const ROOT = join(SRC, '..');
+
+async function transpileTree(from: string, to: string): Promise<void> {
+  for (const entry of await readdir(from, { withFileTypes: true })) {
+    const path = join(from, entry.name);
+    if (entry.isDirectory()) {
+      await transpileTree(path, join(to, entry.name));
+    } else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts')) {
+      const out = ts.transpileModule(await readFile(path, 'utf8'), {
+        compilerOptions: {
+          module: ts.ModuleKind.ESNext,
+          target: ts.ScriptTarget.ES2022,
+          rewriteRelativeImportExtensions: true,
+          verbatimModuleSyntax: true,
+        },
+      });
+      await mkdir(to, { recursive: true });
+      await writeFile(join(to, entry.name.replace(/\.ts$/, '.js')), out.outputText);
+    }
+  }
+}
+
+const CHILD = `
+const { openSqliteQueue } = await import(process.env.QUEUE_MODULE);
+const queue = await openSqliteQueue({ path: process.env.DB_PATH, busyTimeoutMs: 20000 });
+while (Date.now() < Number(process.env.START_AT)) await new Promise((r) => setTimeout(r, 5));
+const got = [];
+for (;;) {
+  const claim = await queue.claim({
+    worker_id: process.env.WORKER_ID,
+    free: { cpus: 64, memory_mb: 65536, gpus: 8, labels: [] },
+    lease_ms: 600000,
+  });
+  if (claim === null) break;
+  got.push(claim.task_id);
+}
+await queue.close();
+process.stdout.write(JSON.stringify(got));
+`;
+
+function runChild(env: Record<string, string>): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', CHILD], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) reject(new Error(`child exited ${code}: ${err}`));
+      else resolve(JSON.parse(out) as string[]);
+    });
+  });
+}
+
+describe('sqlite queue: claims from several processes', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'fetchml-claim-race-'));
+    for (const part of ['core', 'store', 'queue']) {
+      await transpileTree(join(SRC, part), join(dir, 'src', part));
+    }
+    await writeFile(join(dir, 'package.json'), '{"type":"module"}');
+    await symlink(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('never hands one job to two processes, and loses none', async () => {
+    const dbPath = join(dir, 'queue.db');
+    const queue = await openSqliteQueue({ path: dbPath });
+    const total = 600;
+    for (let i = 0; i < total; i++) {
+      await queue.enqueue({
+        task_id: `t${i}`,
+        priority: i % 4,
+        resources: { cpus: 1, memory_mb: 1, gpus: 0 },
+        labels: [],
+        max_attempts: 1,
+      });
+    }
+    const modulePath = join(dir, 'src', 'queue', 'sqlite', 'queue.js');
+    const startAt = String(Date.now() + 2500);
+    const results = await Promise.all(
+      ['p1', 'p2', 'p3'].map((id) =>
+        runChild({ QUEUE_MODULE: modulePath, DB_PATH: dbPath, START_AT: startAt, WORKER_ID: id }),
+      ),
+    );
+    const all = results.flat();
+    expect(new Set(all).size).toBe(all.length);
+    expect(all.length).toBe(total);
+    // With a common start time the processes really overlap: more than one wins jobs.
+    expect(results.filter((r) => r.length > 0).length).toBeGreaterThan(1);
+    const counts = await queue.counts();
+    expect(counts).toMatchObject({ queued: 0, leased: total });
+    await queue.close();
+  });
+});

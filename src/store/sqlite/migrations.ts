@@ -1,0 +1,61 @@
+/**
+ * @module store/sqlite/migrations
+ * The metadata store's schema history, recorded in `schema_migrations`. A migration's version is
+ * its 1-based position; the list is append-only (never edit, reorder or remove a shipped entry).
+ * After changing it, regenerate the committed dump `schema.sql` (see schema.test.ts).
+ *
+ * Tables keep the whole object as validated JSON (`*_json`) plus the few columns queries filter or
+ * sort on. The JSON is the source of truth; the columns are kept in step by every write, inside
+ * the same statement.
+ */
+import type { SqliteMigration } from './connection.ts';
+
+/** Name of the table that records which store migrations ran. */
+export const STORE_MIGRATIONS_TABLE = 'schema_migrations';
+
+/** Tables owned by the store (the schema dump includes only these and their indexes). */
+export const STORE_TABLES: readonly string[] = [
+  STORE_MIGRATIONS_TABLE,
+  'commits',
+  'tasks',
+  'workers',
+];
+
+export const STORE_MIGRATIONS: readonly SqliteMigration[] = [
+  {
+    name: 'commits, tasks, workers',
+    sql: `
+      CREATE TABLE commits (
+        commit_id TEXT PRIMARY KEY,
+        manifest_json TEXT NOT NULL,
+        created_at TEXT NOT NULL
+      ) STRICT;
+
+      CREATE TABLE tasks (
+        id TEXT PRIMARY KEY,
+        status TEXT NOT NULL
+          CHECK (status IN ('queued', 'running', 'completed', 'failed', 'cancelled')),
+        user TEXT NOT NULL,
+        name TEXT NOT NULL,
+        priority INTEGER NOT NULL,
+        -- UTC ISO-8601 with milliseconds, so text order is time order.
+        created_at TEXT NOT NULL,
+        commit_id TEXT NOT NULL REFERENCES commits (commit_id),
+        task_json TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX tasks_created ON tasks (created_at DESC, id DESC);
+      CREATE INDEX tasks_status_created ON tasks (status, created_at DESC, id DESC);
+      CREATE INDEX tasks_user_created ON tasks (user, created_at DESC, id DESC);
+      CREATE INDEX tasks_name_created ON tasks (name, created_at DESC, id DESC);
+      CREATE INDEX tasks_priority ON tasks (priority);
+      CREATE INDEX tasks_commit ON tasks (commit_id);
+
+      CREATE TABLE workers (
+        id TEXT PRIMARY KEY,
+        status TEXT NOT NULL,
+        last_seen_at TEXT NOT NULL,
+        worker_json TEXT NOT NULL
+      ) STRICT;
+    `,
+  },
+];
