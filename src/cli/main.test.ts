@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+
+import { main } from './main.ts';
+import { packageVersion } from './shared/program.ts';
+import { testIo } from './shared/test-io.ts';
+
+describe('ml', () => {
+  it('--help exits 0 and lists no stub commands', async () => {
+    const io = testIo();
+    expect(await main(['--help'], io)).toBe(0);
+    expect(io.out()).toContain('Usage: ml');
+    expect(io.out()).toContain('Examples:');
+    expect(io.out()).not.toContain('Commands:');
+  });
+
+  it('--version prints the package version', async () => {
+    const io = testIo();
+    expect(await main(['--version'], io)).toBe(0);
+    expect(io.out()).toBe(`${packageVersion()}\n`);
+  });
+
+  it('an unknown option is a usage error (2)', async () => {
+    const io = testIo();
+    expect(await main(['--nope'], io)).toBe(2);
+    expect(io.err()).toContain("unknown option '--nope'");
+  });
+});
