@@ -30,6 +30,8 @@ export const ERROR_CATALOGUE = {
   ML_ERR_UNAVAILABLE: { status: 503, title: 'Backend unavailable' },
   ML_ERR_SERVER_UNREACHABLE: { status: 503, title: 'Server unreachable' },
   ML_ERR_CERT_CHANGED: { status: 495, title: 'Server certificate changed' },
+  ML_ERR_RUNTIME_UNAVAILABLE: { status: 503, title: 'Requested job runtime is not available' },
+  ML_ERR_RUNTIME_FAILED: { status: 500, title: 'Job runtime failed on the host' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
