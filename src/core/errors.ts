@@ -30,8 +30,18 @@ export const ERROR_CATALOGUE = {
   ML_ERR_UNAVAILABLE: { status: 503, title: 'Backend unavailable' },
   ML_ERR_SERVER_UNREACHABLE: { status: 503, title: 'Server unreachable' },
   ML_ERR_CERT_CHANGED: { status: 495, title: 'Server certificate changed' },
+  ML_ERR_MANIFEST_NOT_FOUND: { status: 404, title: 'The task has no run manifest yet' },
+  ML_ERR_ARTIFACT_NOT_FOUND: { status: 404, title: 'No such artifact in the run manifest' },
+  ML_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported request content type' },
+  ML_ERR_TASK_CANCELLED: { status: 409, title: 'The task was cancelled' },
   ML_ERR_RUNTIME_UNAVAILABLE: { status: 503, title: 'Requested job runtime is not available' },
   ML_ERR_RUNTIME_FAILED: { status: 500, title: 'Job runtime failed on the host' },
+  ML_ERR_TASK_EXIT: { status: 422, title: 'The job exited with a non-zero code' },
+  ML_ERR_TASK_TIMEOUT: { status: 408, title: 'The job ran past its timeout' },
+  ML_ERR_TASK_OOM: { status: 422, title: 'The job ran out of memory' },
+  ML_ERR_TASK_SPAWN_FAILED: { status: 422, title: 'The job could not be started' },
+  ML_ERR_STAGING_FAILED: { status: 500, title: 'The worker could not stage the job' },
+  ML_ERR_DATASET_UNAVAILABLE: { status: 424, title: 'A dataset of the job is not available' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

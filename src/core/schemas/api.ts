@@ -6,8 +6,9 @@
 import { z } from 'zod';
 
 import { Resources, Sha256Hex } from './common.ts';
+import { Artifact } from './manifest.ts';
 import { ExperimentSpec } from './spec.ts';
-import { TaskStatus } from './task.ts';
+import { Task, TaskStatus } from './task.ts';
 import { TreeManifest } from './tree.ts';
 
 export const ErrorBody = z.strictObject({
@@ -53,3 +54,159 @@ export const TaskListQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(1000).default(50),
 });
 export type TaskListQuery = z.input<typeof TaskListQuery>;
+
+/** GET /healthz (no auth). */
+export const HealthResponse = z.strictObject({ ok: z.literal(true), version: z.string() });
+export type HealthResponse = z.infer<typeof HealthResponse>;
+
+/** PUT /v1/blobs/:sha256 and POST /v1/blobs/batch: what was stored (each verified). */
+export const PutBlobResponse = z.strictObject({ sha256: Sha256Hex, size: z.number().int().min(0) });
+export type PutBlobResponse = z.infer<typeof PutBlobResponse>;
+export const BlobBatchResponse = z.strictObject({
+  stored: z.array(PutBlobResponse),
+  bytes: z.number().int().min(0),
+});
+export type BlobBatchResponse = z.infer<typeof BlobBatchResponse>;
+
+/** GET /v1/tasks. */
+export const TaskListResponse = z.strictObject({ tasks: z.array(Task) });
+export type TaskListResponse = z.infer<typeof TaskListResponse>;
+
+/** POST /v1/tasks/:id/cancel. `removed`: it was queued and is now cancelled; `signalled`: the
+ * worker running it was told to stop; `already_finished`: nothing to do. */
+export const CancelTaskResponse = z.strictObject({
+  task_id: z.string(),
+  outcome: z.enum(['removed', 'signalled', 'already_finished']),
+  task: Task,
+});
+export type CancelTaskResponse = z.infer<typeof CancelTaskResponse>;
+
+/** A worker as `GET /v1/status` shows it (the store's worker record). */
+export const WorkerSummary = z.looseObject({
+  id: z.string(),
+  host: z.string(),
+  runtime: z.string(),
+  status: z.string(),
+  last_seen_at: z.string(),
+  resources: Resources,
+  labels: z.array(z.string()),
+  version: z.string(),
+});
+export type WorkerSummary = z.infer<typeof WorkerSummary>;
+
+/** GET /v1/status: everything `ml status` shows, in one request. */
+export const StatusResponse = z.strictObject({
+  version: z.string(),
+  now: z.string(),
+  counts: z.record(TaskStatus, z.number().int().min(0)),
+  workers: z.array(WorkerSummary),
+  recent: z.array(Task),
+});
+export type StatusResponse = z.infer<typeof StatusResponse>;
+
+/** GET /v1/tasks/:id/logs query: a byte range of the task's log file. */
+export const LogRangeQuery = z.strictObject({
+  offset: z.coerce.number().int().min(0).default(0),
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(4 * 1024 * 1024)
+    .default(256 * 1024),
+});
+export type LogRangeQuery = z.input<typeof LogRangeQuery>;
+
+/**
+ * GET /v1/tasks/:id/logs response. `next_offset` is where the next read starts (a range never
+ * ends inside a UTF-8 character); `eof`: the range reached the end of the file as it is now;
+ * `finished`: `eof` and the task is terminal, so no more bytes will come.
+ */
+export const LogRangeResponse = z.strictObject({
+  task_id: z.string(),
+  status: TaskStatus,
+  offset: z.number().int().min(0),
+  next_offset: z.number().int().min(0),
+  size: z.number().int().min(0),
+  text: z.string(),
+  eof: z.boolean(),
+  finished: z.boolean(),
+});
+export type LogRangeResponse = z.infer<typeof LogRangeResponse>;
+
+/** GET /v1/tasks/:id/artifacts: the artifact list of the task's run manifest. */
+export const ArtifactListResponse = z.strictObject({
+  task_id: z.string(),
+  artifacts: z.array(Artifact),
+});
+export type ArtifactListResponse = z.infer<typeof ArtifactListResponse>;
+
+/**
+ * WebSocket `/v1/ws`, client → server. `auth` is needed only when the upgrade request carried no
+ * `Authorization` header, and must then be the first message.
+ */
+export const WsClientMessage = z.discriminatedUnion('op', [
+  z.strictObject({ op: z.literal('auth'), api_key: z.string().min(1) }),
+  z.strictObject({
+    op: z.literal('subscribe'),
+    task_id: z.string().min(1),
+    log_offset: z.number().int().min(0).optional(),
+  }),
+  z.strictObject({ op: z.literal('unsubscribe'), task_id: z.string().min(1) }),
+]);
+export type WsClientMessage = z.infer<typeof WsClientMessage>;
+
+/** WebSocket `/v1/ws`, server → client (besides the EventBus events `task.status`, `task.log`). */
+export const WsControlMessage = z.discriminatedUnion('type', [
+  z.strictObject({
+    type: z.literal('ready'),
+    version: z.string(),
+    user: z.string(),
+    role: z.string(),
+  }),
+  z.strictObject({
+    type: z.literal('subscribed'),
+    task_id: z.string(),
+    status: TaskStatus.nullable(),
+  }),
+  z.strictObject({ type: z.literal('error'), code: z.string(), message: z.string() }),
+]);
+export type WsControlMessage = z.infer<typeof WsControlMessage>;
+
+/** WebSocket `/v1/ws`, server → client: a task's status changed (the EventBus `task.status`). */
+export const WsStatusEvent = z.strictObject({
+  type: z.literal('task.status'),
+  task_id: z.string(),
+  status: z.string(),
+  attempt: z.number().int(),
+  exit_code: z.number().int().nullable(),
+  at: z.string(),
+});
+export type WsStatusEvent = z.infer<typeof WsStatusEvent>;
+
+/**
+ * WebSocket `/v1/ws`, server → client: bytes of the task's log (the EventBus `task.log`).
+ * `offset` is the byte offset of `text` in the log file; `replay: true` marks bytes read back from
+ * the file (backlog, or a gap the live stream skipped), whose stream is not known.
+ */
+export const WsLogEvent = z.strictObject({
+  type: z.literal('task.log'),
+  task_id: z.string(),
+  stream: z.enum(['stdout', 'stderr', 'system']),
+  offset: z.number().int().min(0),
+  text: z.string(),
+  at: z.string(),
+  replay: z.boolean().optional(),
+});
+export type WsLogEvent = z.infer<typeof WsLogEvent>;
+
+/** Every message the server sends on `/v1/ws`. */
+export const WsServerMessage = z.union([WsStatusEvent, WsLogEvent, WsControlMessage]);
+export type WsServerMessage = z.infer<typeof WsServerMessage>;
+
+/** GET /v1/whoami: who the API key belongs to. */
+export const WhoAmIResponse = z.strictObject({
+  user: z.string(),
+  role: z.string(),
+  version: z.string(),
+});
+export type WhoAmIResponse = z.infer<typeof WhoAmIResponse>;

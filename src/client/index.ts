@@ -1,0 +1,10 @@
+/**
+ * @module client
+ * The typed API client used by `ml` and the TUI (HTTPS with a pinned certificate, WebSocket).
+ */
+export { createClient } from './client.ts';
+export type { ClientOptions, FetchmlClient } from './client.ts';
+export type { BlobUpload, UploadProgress } from './blob-batch.ts';
+export { BLOB_BATCH_CONTENT_TYPE, encodeBatch, frameHeader } from './blob-batch.ts';
+export { normalizeFingerprint } from './pin.ts';
+export type { Subscription } from './subscribe.ts';

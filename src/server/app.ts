@@ -1,0 +1,147 @@
+/**
+ * @module server/app
+ * {@link createServer}: the Fastify app over HTTPS with every route, the auth chain, the one error
+ * handler and the WebSocket hub, built from injected backends. Building does not listen, so tests
+ * drive it in-process with `app.inject()`; `listen()` opens the port and starts the lease reaper.
+ */
+import websocket from '@fastify/websocket';
+import Fastify from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import { FetchmlError } from '../core/errors.ts';
+import { ensureAdminKey } from './auth/api-keys.ts';
+import { bearerToken, runAuthChain } from './auth/chain.ts';
+import type { AuthContext, AuthStep } from './auth/chain.ts';
+import { openFileKeyStore } from './auth/key-store.ts';
+import type { KeyStore } from './auth/key-store.ts';
+import { keyStep } from './auth/key-step.ts';
+import type { RouteContext } from './context.ts';
+import { installErrorHandling, sendError, toResponseError } from './error-handler.ts';
+import { taskFiles } from './paths.ts';
+import { startReaper } from './reaper.ts';
+import { blobRoutes } from './routes/blobs.ts';
+import { commitRoutes } from './routes/commits.ts';
+import { fileRoutes } from './routes/files.ts';
+import { taskRoutes } from './routes/tasks.ts';
+import { ensureTls } from './tls.ts';
+import type { Principal, ServerDeps, ServerOptions } from './types.ts';
+import { wsRoutes } from './ws/hub.ts';
+
+/** The package version reported when the caller passes none. */
+export const SERVER_VERSION = '0.1.0';
+const MIB = 1024 * 1024;
+
+/** What {@link createServer} returns. */
+export interface FetchmlServer {
+  /** The Fastify app: `app.inject()` works without listening. */
+  app: FastifyInstance;
+  /** sha256 fingerprint of the certificate (what clients pin). */
+  fingerprint: string;
+  /** The admin API key when this start created it (first start), else null. Shown once. */
+  adminKey: string | null;
+  keys: KeyStore;
+  /** Opens the port (HTTPS) and starts the lease reaper; resolves with the URL. */
+  listen(): Promise<{ url: string; port: number }>;
+  /** Stops the reaper, closes WebSockets and the listener. Does not close the injected backends. */
+  close(): Promise<void>;
+}
+
+/**
+ * Builds the server: TLS material and the admin key are created under `home` on first start.
+ * @example
+ * const server = await createServer({ home }, { store, queue, blobs, events });
+ * if (server.adminKey) console.log(`admin key: ${server.adminKey}`);
+ * const { url } = await server.listen();
+ */
+export async function createServer(
+  options: ServerOptions,
+  deps: ServerDeps,
+): Promise<FetchmlServer> {
+  await mkdir(options.home, { recursive: true });
+  const tls = await ensureTls(options.home, options.tls);
+  const keys = deps.keys ?? (await openFileKeyStore(join(options.home, 'keys.json')));
+  const adminKey = await ensureAdminKey(keys, options.home);
+  const ctx: RouteContext = {
+    store: deps.store,
+    queue: deps.queue,
+    blobs: deps.blobs,
+    events: deps.events,
+    files: deps.files ?? taskFiles(options.home),
+    clock: deps.clock ?? Date.now,
+    version: options.version ?? SERVER_VERSION,
+    blobBodyLimit: Math.floor((options.blobBodyLimitMb ?? 8192) * MIB),
+  };
+
+  const app = Fastify({
+    https: { cert: tls.cert, key: tls.key },
+    bodyLimit: Math.floor((options.bodyLimitMb ?? 64) * MIB),
+    logger: options.logger ?? false,
+    forceCloseConnections: true,
+  }) as unknown as FastifyInstance;
+
+  const steps: AuthStep[] = [keyStep(keys)];
+  const authContext = (request: FastifyRequest, token: string | null): AuthContext => ({
+    ip: request.ip,
+    method: request.method,
+    route: request.routeOptions.url ?? request.url,
+    url: request.url,
+    token,
+    principal: null,
+  });
+  const authenticate = async (token: string, request: FastifyRequest): Promise<Principal> => {
+    const principal = await runAuthChain(steps, authContext(request, token));
+    if (!principal) throw new FetchmlError('ML_ERR_UNAUTHORIZED', 'not authenticated');
+    return principal;
+  };
+
+  app.decorateRequest('principal', null);
+  installErrorHandling(app);
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.routeOptions.config.public) return;
+    const token = bearerToken(request.headers.authorization);
+    // A WebSocket may authenticate with its first message instead (see ws/hub).
+    if (token === null && request.ws && request.routeOptions.url === '/v1/ws') return;
+    try {
+      request.principal = await runAuthChain(steps, authContext(request, token));
+    } catch (err) {
+      await sendError(reply, toResponseError(err));
+    }
+  });
+
+  await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
+  app.get('/healthz', { config: { public: true } }, () => ({ ok: true, version: ctx.version }));
+  blobRoutes(app, ctx);
+  commitRoutes(app, ctx);
+  taskRoutes(app, ctx);
+  fileRoutes(app, ctx);
+  wsRoutes(app, ctx, { pingIntervalMs: options.wsPingIntervalMs ?? 30_000, authenticate });
+
+  let stopReaper: (() => Promise<void>) | null = null;
+  return {
+    app,
+    fingerprint: tls.fingerprint,
+    adminKey,
+    keys,
+    async listen() {
+      const host = options.host ?? '127.0.0.1';
+      await app.listen({ host, port: options.port ?? 9101 });
+      const address = app.server.address();
+      const port = typeof address === 'object' && address ? address.port : (options.port ?? 9101);
+      const interval = options.reapIntervalMs ?? 5000;
+      if (interval > 0) {
+        stopReaper = startReaper(ctx, interval, (err) =>
+          app.log.error({ err }, 'lease reaper failed'),
+        );
+      }
+      const urlHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
+      return { url: `https://${urlHost}:${port}`, port };
+    },
+    async close() {
+      await stopReaper?.();
+      stopReaper = null;
+      await app.close();
+    },
+  };
+}

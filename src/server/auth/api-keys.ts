@@ -1,0 +1,82 @@
+/**
+ * @module server/auth/api-keys
+ * API keys: `fml_` + 32 random bytes in base64url (256 bits), shown once. The store keeps only
+ * HMAC-SHA256(per-key salt, key). A salted slow hash (scrypt) is for low-entropy passwords; for a
+ * 256-bit random key a keyed fast hash is as strong and costs ~1 µs per request, which matters for
+ * the authenticated-requests/s budget. A lookup must not scan every record, so each record also
+ * keeps the first {@link PREFIX_LENGTH} characters of the secret (48 of 256 bits; the other 208
+ * stay secret) and verification compares in constant time.
+ */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { chmod, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import { newId } from '../../core/ids.ts';
+import type { ApiKeyRecord, KeyStore } from './key-store.ts';
+
+export const KEY_PREFIX = 'fml_';
+export const PREFIX_LENGTH = 8;
+const KEY_RE = /^fml_[A-Za-z0-9_-]{43}$/;
+
+/** A fresh API key (plaintext). */
+export function generateApiKey(): string {
+  return KEY_PREFIX + randomBytes(32).toString('base64url');
+}
+
+/** The lookup prefix of a well-formed key, or null when `key` is not shaped like one. */
+export function keyLookupPrefix(key: string): string | null {
+  return KEY_RE.test(key) ? key.slice(KEY_PREFIX.length, KEY_PREFIX.length + PREFIX_LENGTH) : null;
+}
+
+function hmac(salt: string, key: string): Buffer {
+  return createHmac('sha256', Buffer.from(salt, 'hex')).update(key).digest();
+}
+
+/** The record to store for `key`. */
+export function hashApiKey(
+  key: string,
+  who: { user: string; role: string },
+  now: Date = new Date(),
+): ApiKeyRecord {
+  const prefix = keyLookupPrefix(key);
+  if (prefix === null) throw new Error('not an API key');
+  const salt = randomBytes(16).toString('hex');
+  return {
+    id: newId('key', now.getTime()),
+    user: who.user,
+    role: who.role,
+    prefix,
+    salt,
+    hash: hmac(salt, key).toString('hex'),
+    created_at: now.toISOString(),
+    revoked_at: null,
+  };
+}
+
+/** The live record `key` belongs to, or null (unknown, malformed or revoked). */
+export async function verifyApiKey(keys: KeyStore, key: string): Promise<ApiKeyRecord | null> {
+  const prefix = keyLookupPrefix(key);
+  if (prefix === null) return null;
+  for (const record of await keys.findByPrefix(prefix)) {
+    const expected = Buffer.from(record.hash, 'hex');
+    const actual = hmac(record.salt, key);
+    if (expected.length === actual.length && timingSafeEqual(expected, actual)) {
+      return record.revoked_at === null ? record : null;
+    }
+  }
+  return null;
+}
+
+/**
+ * At first start (no key stored yet) creates the admin key, writes it once to `<home>/admin.key`
+ * (0600) and returns it so `fetchml up` can print it; otherwise returns null.
+ */
+export async function ensureAdminKey(keys: KeyStore, home: string): Promise<string | null> {
+  if ((await keys.list()).length > 0) return null;
+  const key = generateApiKey();
+  const path = join(home, 'admin.key');
+  await writeFile(path, `${key}\n`, { mode: 0o600 });
+  await chmod(path, 0o600);
+  await keys.add(hashApiKey(key, { user: 'admin', role: 'admin' }));
+  return key;
+}

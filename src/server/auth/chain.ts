@@ -1,0 +1,67 @@
+/**
+ * @module server/auth/chain
+ * The auth hook as an ordered chain of steps (DESIGN.md "Security model"):
+ * ip allowlist → ban check → key → role/permission → rate limit → audit. Each step may deny by
+ * throwing a FetchmlError (401/403/429) or enrich the context; the key step attaches the request's
+ * principal. Only the key step exists today; the security work adds the others by name, and
+ * {@link runAuthChain} runs whatever is present in {@link AUTH_STEP_ORDER}, never in list order.
+ */
+import type { FetchmlError } from '../../core/errors.ts';
+import type { Principal } from '../types.ts';
+
+export const AUTH_STEP_ORDER = [
+  'ip_allowlist',
+  'ban',
+  'key',
+  'permission',
+  'rate_limit',
+  'audit',
+] as const;
+export type AuthStepName = (typeof AUTH_STEP_ORDER)[number];
+
+/** What a step sees about the request. */
+export interface AuthContext {
+  ip: string;
+  method: string;
+  /** The matched route pattern (`/v1/tasks/:id`), or the raw URL for unknown routes. */
+  route: string;
+  url: string;
+  /** The `Authorization` header's bearer token, or an API key from the WS `auth` message. */
+  token: string | null;
+  /** Set by the `key` step. */
+  principal: Principal | null;
+}
+
+export interface AuthStep {
+  name: AuthStepName;
+  /** Throws a FetchmlError to deny; may set `ctx.principal`. */
+  run(ctx: AuthContext): Promise<void> | void;
+  /** Told when a later step (or the route) denied the request: ban counters, audit. */
+  onDenied?(ctx: AuthContext, err: FetchmlError): Promise<void> | void;
+}
+
+/** Runs `steps` in {@link AUTH_STEP_ORDER}; returns the principal or throws the denial. */
+export async function runAuthChain(
+  steps: readonly AuthStep[],
+  ctx: AuthContext,
+): Promise<Principal | null> {
+  const ordered = [...steps].sort(
+    (a, b) => AUTH_STEP_ORDER.indexOf(a.name) - AUTH_STEP_ORDER.indexOf(b.name),
+  );
+  for (const step of ordered) {
+    try {
+      await step.run(ctx);
+    } catch (err) {
+      for (const s of ordered) await s.onDenied?.(ctx, err as FetchmlError);
+      throw err;
+    }
+  }
+  return ctx.principal;
+}
+
+/** The bearer token of an `Authorization` header, or null when absent or another scheme. */
+export function bearerToken(header: string | undefined): string | null {
+  if (!header) return null;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return match ? match[1]! : null;
+}

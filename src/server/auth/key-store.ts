@@ -1,0 +1,109 @@
+/**
+ * @module server/auth/key-store
+ * Where API keys are kept: only their keyed hashes, never the keys. A small interface so the
+ * security work can move keys into the MetadataStore (and add roles, rotation, revocation) without
+ * touching the auth chain. Until then {@link openFileKeyStore} keeps them in `<home>/keys.json`
+ * (mode 0600), re-read when another process (`fetchml user add`) changes it.
+ */
+import { chmod, readFile, rename, stat, writeFile } from 'node:fs/promises';
+
+import { FetchmlError } from '../../core/errors.ts';
+
+/** One stored API key. The key itself is not stored; see `auth/api-keys`. */
+export interface ApiKeyRecord {
+  id: string;
+  user: string;
+  role: string;
+  /** The first characters of the key's secret part: narrows a lookup to (almost always) one record. */
+  prefix: string;
+  /** Per-key random salt, hex: the HMAC key of {@link hash}. */
+  salt: string;
+  /** HMAC-SHA256(salt, key), hex. */
+  hash: string;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+export interface KeyStore {
+  /** Records whose prefix is `prefix` (revoked ones included; the caller checks). */
+  findByPrefix(prefix: string): Promise<ApiKeyRecord[]>;
+  add(record: ApiKeyRecord): Promise<void>;
+  list(): Promise<ApiKeyRecord[]>;
+  /** Marks the key revoked; unknown id is ML_ERR_NOT_FOUND. */
+  revoke(id: string, at: string): Promise<void>;
+}
+
+interface KeyFile {
+  version: 1;
+  keys: ApiKeyRecord[];
+}
+
+/** A {@link KeyStore} in one JSON file, written atomically with mode 0600. */
+export async function openFileKeyStore(path: string): Promise<KeyStore> {
+  let keys: ApiKeyRecord[] = [];
+  let mtimeMs = -1;
+
+  const load = async (): Promise<void> => {
+    let st;
+    try {
+      st = await stat(path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        keys = [];
+        mtimeMs = -1;
+        return;
+      }
+      throw err;
+    }
+    if (st.mtimeMs === mtimeMs) return;
+    let parsed: KeyFile;
+    try {
+      parsed = JSON.parse(await readFile(path, 'utf8')) as KeyFile;
+    } catch (cause) {
+      throw new FetchmlError('ML_ERR_STORE_CORRUPT', `${path} is not valid JSON`, { cause });
+    }
+    if (parsed.version !== 1 || !Array.isArray(parsed.keys)) {
+      throw new FetchmlError('ML_ERR_STORE_CORRUPT', `${path}: unknown format`);
+    }
+    keys = parsed.keys;
+    mtimeMs = st.mtimeMs;
+  };
+
+  const save = async (): Promise<void> => {
+    const tmp = `${path}.${process.pid}.tmp`;
+    const body: KeyFile = { version: 1, keys };
+    await writeFile(tmp, `${JSON.stringify(body, null, 2)}\n`, { mode: 0o600 });
+    await chmod(tmp, 0o600);
+    await rename(tmp, path);
+    mtimeMs = (await stat(path)).mtimeMs;
+  };
+
+  await load();
+  return {
+    async findByPrefix(prefix) {
+      let found = keys.filter((k) => k.prefix === prefix);
+      if (found.length === 0) {
+        // A key added by another process since we last looked: re-read (cheap when unchanged).
+        await load();
+        found = keys.filter((k) => k.prefix === prefix);
+      }
+      return found;
+    },
+    async add(record) {
+      await load();
+      keys = [...keys, record];
+      await save();
+    },
+    async list() {
+      await load();
+      return [...keys];
+    },
+    async revoke(id, at) {
+      await load();
+      const key = keys.find((k) => k.id === id);
+      if (!key) throw new FetchmlError('ML_ERR_NOT_FOUND', `no such API key: ${id}`);
+      keys = keys.map((k) => (k.id === id ? { ...k, revoked_at: at } : k));
+      await save();
+    },
+  };
+}

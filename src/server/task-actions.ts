@@ -1,0 +1,154 @@
+/**
+ * @module server/task-actions
+ * What the task routes do, as functions over the injected backends: submit (plan + preflight +
+ * store + queue + event) and cancel. The store keeps the task's record and the queue its place in
+ * line; every change here writes the store and the queue in an order that a crash between the two
+ * leaves explainable (a task marked failed, never a queued task the queue does not know).
+ */
+import { FetchmlError, isFetchmlError } from '../core/errors.ts';
+import { newId } from '../core/ids.ts';
+import { assertPreflight, resolvePlan } from '../core/plan.ts';
+import type { CreateTaskRequest } from '../core/schemas/api.ts';
+import type { z } from 'zod';
+import type { Task } from '../core/schemas/task.ts';
+import { TERMINAL_STATUSES } from '../core/schemas/task.ts';
+import type { CancelResult } from '../queue/types.ts';
+import type { RouteContext } from './context.ts';
+import { nowIso } from './context.ts';
+import type { Principal } from './types.ts';
+
+/** Default attempts per task (the first run plus two re-runs after a lost worker). */
+export const DEFAULT_MAX_ATTEMPTS = 3;
+
+type CreateTaskInput = z.output<typeof CreateTaskRequest>;
+
+/** Loads the task or throws ML_ERR_TASK_NOT_FOUND. */
+export async function loadTask(ctx: RouteContext, id: string): Promise<Task> {
+  const task = await ctx.store.getTask(id);
+  if (!task) {
+    throw new FetchmlError('ML_ERR_TASK_NOT_FOUND', `no such task: ${id}`, {
+      details: { task_id: id },
+    });
+  }
+  return task;
+}
+
+/** Publishes a task's current status (best-effort: events are for live views). */
+export async function publishStatus(ctx: RouteContext, task: Task): Promise<void> {
+  try {
+    await ctx.events.publish({
+      type: 'task.status',
+      task_id: task.id,
+      status: task.status,
+      attempt: task.attempt,
+      exit_code: task.exit_code,
+      at: task.updated_at,
+    });
+  } catch {
+    // The store has the truth; a subscriber that missed this re-reads it.
+  }
+}
+
+/** Resolves the plan, runs the strict preflight, stores and enqueues the task. */
+export async function submitTask(
+  ctx: RouteContext,
+  input: CreateTaskInput,
+  principal: Principal,
+): Promise<Task> {
+  const manifest = await ctx.store.getCommit(input.commit_id);
+  if (!manifest) {
+    throw new FetchmlError(
+      'ML_ERR_COMMIT_NOT_FOUND',
+      `no such commit: ${input.commit_id} (sync it first: ml sync)`,
+      { details: { commit_id: input.commit_id } },
+    );
+  }
+  const resolved = resolvePlan({
+    commitId: input.commit_id,
+    manifest,
+    spec: input.spec,
+    args: input.args,
+    ...(input.resources ? { resources: input.resources } : {}),
+    ...(input.timeout_s !== undefined ? { timeoutS: input.timeout_s } : {}),
+  });
+  assertPreflight(resolved);
+  const now = nowIso(ctx);
+  const { plan } = resolved;
+  const task: Task = {
+    id: newId('task', ctx.clock()),
+    name: input.spec.name,
+    user: principal.user,
+    status: 'queued',
+    priority: input.priority ?? input.spec.priority,
+    kind: plan.kind,
+    commit_id: input.commit_id,
+    spec: input.spec,
+    plan,
+    plan_sha256: resolved.plan_sha256,
+    repro_policy: plan.repro_policy,
+    trust_level: resolved.trust_level,
+    resources: plan.resources,
+    labels: [...input.spec.labels],
+    attempt: 0,
+    max_attempts: input.max_attempts ?? DEFAULT_MAX_ATTEMPTS,
+    worker_id: null,
+    exit_code: null,
+    error: null,
+    cancel_requested: false,
+    created_at: now,
+    queued_at: now,
+    started_at: null,
+    ended_at: null,
+    updated_at: now,
+  };
+  await ctx.store.createTask(task);
+  try {
+    await ctx.queue.enqueue({
+      task_id: task.id,
+      priority: task.priority,
+      resources: task.resources,
+      labels: task.labels,
+      max_attempts: task.max_attempts,
+    });
+  } catch (err) {
+    const failed = await ctx.store.finishTask(task.id, {
+      status: 'failed',
+      exit_code: null,
+      error: { code: 'ML_ERR_UNAVAILABLE', message: 'could not enqueue the task' },
+      ended_at: nowIso(ctx),
+    });
+    await publishStatus(ctx, failed);
+    throw err;
+  }
+  await publishStatus(ctx, task);
+  return task;
+}
+
+/** Cancels a task: removes it when queued, signals its worker when running. */
+export async function cancelTask(
+  ctx: RouteContext,
+  id: string,
+): Promise<{ task_id: string; outcome: CancelResult; task: Task }> {
+  let task = await loadTask(ctx, id);
+  if (TERMINAL_STATUSES.includes(task.status))
+    return { task_id: id, outcome: 'already_finished', task };
+  const outcome = await ctx.queue.cancel(id);
+  try {
+    if (outcome === 'removed') {
+      task = await ctx.store.finishTask(id, {
+        status: 'cancelled',
+        exit_code: null,
+        error: { code: 'ML_ERR_TASK_CANCELLED', message: 'cancelled before it started' },
+        ended_at: nowIso(ctx),
+      });
+      await publishStatus(ctx, task);
+    } else if (outcome === 'signalled') {
+      task = await ctx.store.setCancelRequested(id);
+    }
+  } catch (err) {
+    // The worker finished it between our read and write: report what is stored now.
+    if (!isFetchmlError(err, 'ML_ERR_TASK_STATE')) throw err;
+    task = await loadTask(ctx, id);
+  }
+  return { task_id: id, outcome, task };
+}

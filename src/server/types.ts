@@ -1,0 +1,73 @@
+/**
+ * @module server/types
+ * What the server is built from. Every backend arrives through {@link ServerDeps} (dependency
+ * injection only): routes never import a backend, so the same app runs on SQLite + fs in
+ * `fetchml up`, on PostgreSQL + S3 in production, and on temp-dir backends under `app.inject`.
+ */
+import type { BlobStore } from '../blobs/types.ts';
+import type { EventBus } from '../events/types.ts';
+import type { JobQueue } from '../queue/types.ts';
+import type { MetadataStore } from '../store/types.ts';
+import type { KeyStore } from './auth/key-store.ts';
+import type { TaskFiles } from './paths.ts';
+
+/** Options of {@link createServer}; normally the `server` section of the config plus `home`. */
+export interface ServerOptions {
+  /** Base dir: TLS material, keys and experiments live under it. */
+  home: string;
+  /** @default '127.0.0.1' */
+  host?: string;
+  /** 0 picks a free port (tests). @default 9101 */
+  port?: number;
+  /** A configured certificate and key (PEM file paths); replaces the generated self-signed pair. */
+  tls?: { cert?: string; key?: string };
+  /** Largest JSON body, in MiB. @default 64 */
+  bodyLimitMb?: number;
+  /**
+   * Largest body of the blob upload routes (`PUT /v1/blobs/:sha256`, `POST /v1/blobs/batch`), in
+   * MiB. Separate and larger than {@link bodyLimitMb} because files of any size travel there.
+   * @default 8192
+   */
+  blobBodyLimitMb?: number;
+  /** Version reported by `/healthz` and `/v1/status`. @default the package version */
+  version?: string;
+  /** How often expired leases are reaped (requeued) while listening; 0 disables. @default 5000 */
+  reapIntervalMs?: number;
+  /** WebSocket ping interval; a client that misses a pong is dropped. @default 30000 */
+  wsPingIntervalMs?: number;
+  /** Fastify logger option. @default false */
+  logger?: boolean;
+}
+
+/** The backends the server runs on. */
+export interface ServerDeps {
+  store: MetadataStore;
+  queue: JobQueue;
+  blobs: BlobStore;
+  events: EventBus;
+  /** API keys. @default a file key store at `<home>/keys.json` */
+  keys?: KeyStore;
+  /** Where a task's log and run manifest are. @default {@link taskFiles}(home) */
+  files?: TaskFiles;
+  /** ms since the epoch. @default Date.now */
+  clock?: () => number;
+}
+
+/** Who made a request: attached to every authenticated request as `request.principal`. */
+export interface Principal {
+  user: string;
+  role: string;
+  /** Id of the API key used. */
+  key_id: string;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the auth chain; null only on public routes (`/healthz`) and before ws auth. */
+    principal: Principal | null;
+  }
+  interface FastifyContextConfig {
+    /** The route needs no API key. */
+    public?: boolean;
+  }
+}
