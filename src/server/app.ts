@@ -96,6 +96,8 @@ export async function createServer(
     return principal;
   };
 
+  // Registered first: its onRequest hook (which sets `request.ws`) must run before the auth hook.
+  await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
   app.decorateRequest('principal', null);
   installErrorHandling(app);
   app.addHook('onRequest', async (request, reply) => {
@@ -110,7 +112,6 @@ export async function createServer(
     }
   });
 
-  await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
   app.get('/healthz', { config: { public: true } }, () => ({ ok: true, version: ctx.version }));
   blobRoutes(app, ctx);
   commitRoutes(app, ctx);
