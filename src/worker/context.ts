@@ -1,0 +1,73 @@
+/**
+ * @module worker/context
+ * What every part of the worker shares: its resolved options, its backends and its event emitter
+ * ({@link WorkerContext}), plus the state of one attempt in flight ({@link AttemptState}). Kept in
+ * one small module so execute.ts and finish.ts take one argument instead of ten.
+ */
+import type { FetchmlError } from '../core/errors.ts';
+import type { Task } from '../core/schemas/task.ts';
+import type { EventBus } from '../events/types.ts';
+import type { Claim } from '../queue/types.ts';
+import type { TypedEmitter } from './emitter.ts';
+import type { Heartbeat } from './heartbeat.ts';
+import type { LogWriter } from './log-writer.ts';
+import type { StagedDirs } from './stage.ts';
+import type { WorkerDeps, WorkerEventMap } from './types.ts';
+
+/** The worker-wide context. */
+export interface WorkerContext {
+  id: string;
+  home: string;
+  workRoot: string;
+  host: string;
+  version: string;
+  leaseMs: number;
+  heartbeatMs: number;
+  deps: Required<WorkerDeps>;
+  emitter: TypedEmitter<WorkerEventMap>;
+}
+
+/** Why an attempt was asked to stop. */
+export type StopReason = 'cancelled' | 'lease_lost' | 'shutdown';
+
+/** One attempt in flight. */
+export interface AttemptState {
+  claim: Claim;
+  task: Task;
+  gpuIndices: number[];
+  /** Aborts the run; its abort reason is the {@link StopReason}. */
+  controller: AbortController;
+  /** Why the attempt was stopped (the controller's abort reason), or null. */
+  readonly reason: StopReason | null;
+  dirs: StagedDirs;
+  log: LogWriter;
+  heartbeat: Heartbeat;
+  startedAt: string;
+  /** Runtime and per-run warnings, in order (recorded in the manifest). */
+  warnings: string[];
+  /** Set once the staging dir was removed (it must not be removed after a re-queue). */
+  cleaned: boolean;
+}
+
+/** ISO time by the worker's clock. */
+export function isoNow(ctx: WorkerContext): string {
+  return new Date(ctx.deps.clock()).toISOString();
+}
+
+/** Publishes a `task.status` event (best-effort: the store holds the truth). */
+export async function publishStatus(
+  events: EventBus,
+  e: { task_id: string; status: string; attempt: number; exit_code: number | null; at: string },
+): Promise<void> {
+  await events.publish({ type: 'task.status', ...e }).catch(() => undefined);
+}
+
+/** Emits an `error` event. */
+export function reportError(
+  ctx: WorkerContext,
+  where: string,
+  error: FetchmlError,
+  taskId?: string,
+): void {
+  ctx.emitter.emit('error', { error, where, ...(taskId === undefined ? {} : { task_id: taskId }) });
+}
