@@ -65,6 +65,29 @@ export async function* encodeBatch(
   }
 }
 
+/** Coalesces small chunks into writes of about `target` bytes (one syscall each, not thousands). */
+export async function* coalesce(
+  source: AsyncIterable<Uint8Array>,
+  target = 256 * 1024,
+): AsyncGenerator<Uint8Array> {
+  let parts: Uint8Array[] = [];
+  let bytes = 0;
+  for await (const chunk of source) {
+    if (chunk.byteLength >= target && parts.length === 0) {
+      yield chunk;
+      continue;
+    }
+    parts.push(chunk);
+    bytes += chunk.byteLength;
+    if (bytes >= target) {
+      yield Buffer.concat(parts);
+      parts = [];
+      bytes = 0;
+    }
+  }
+  if (parts.length > 0) yield Buffer.concat(parts);
+}
+
 /** Body length of a batch. */
 export function batchLength(blobs: readonly BlobUpload[]): number {
   return blobs.reduce((n, b) => n + FRAME_HEADER_BYTES + b.size, 0);

@@ -27,7 +27,13 @@ import type { CreateTaskRequest, TaskListQuery, WsServerMessage } from '../core/
 import { RunManifest } from '../core/schemas/manifest.ts';
 import { Task } from '../core/schemas/task.ts';
 import { TreeManifest } from '../core/schemas/tree.ts';
-import { batchLength, BLOB_BATCH_CONTENT_TYPE, encodeBatch, groupBatches } from './blob-batch.ts';
+import {
+  batchLength,
+  BLOB_BATCH_CONTENT_TYPE,
+  coalesce,
+  encodeBatch,
+  groupBatches,
+} from './blob-batch.ts';
 import type { BlobUpload, UploadProgress } from './blob-batch.ts';
 import { call, createPinnedAgent, send } from './http.ts';
 import type { HttpDeps } from './http.ts';
@@ -134,11 +140,13 @@ export function createClient(options: ClientOptions) {
     ): Promise<UploadProgress> {
       const progress: UploadProgress = { blobs: 0, bytes: 0 };
       for await (const batch of groupBatches(blobs)) {
-        const body = encodeBatch(batch, (blob) => {
-          progress.blobs += 1;
-          progress.bytes += blob.size;
-          onProgress?.({ ...progress });
-        });
+        const body = coalesce(
+          encodeBatch(batch, (blob) => {
+            progress.blobs += 1;
+            progress.bytes += blob.size;
+            onProgress?.({ ...progress });
+          }),
+        );
         await call(http, BlobBatchResponse, 'POST', '/v1/blobs/batch', {
           raw: { body, type: BLOB_BATCH_CONTENT_TYPE, length: batchLength(batch) },
         });

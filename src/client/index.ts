@@ -8,3 +8,5 @@ export type { BlobUpload, UploadProgress } from './blob-batch.ts';
 export { BLOB_BATCH_CONTENT_TYPE, encodeBatch, frameHeader } from './blob-batch.ts';
 export { normalizeFingerprint } from './pin.ts';
 export type { Subscription } from './subscribe.ts';
+export { CertPin } from './pin.ts';
+export { transportError } from './http.ts';

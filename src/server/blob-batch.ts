@@ -28,7 +28,7 @@ export const BLOB_BATCH_CONTENT_TYPE = 'application/vnd.fetchml.blob-batch';
 export const FRAME_HEADER_BYTES = 72;
 /** Blobs up to this size are buffered and written in parallel. */
 export const SMALL_BLOB_BYTES = 1024 * 1024;
-export const BATCH_CONCURRENCY = 8;
+export const BATCH_CONCURRENCY = 32;
 
 /** Reads every frame of `body` into `blobs`; returns what was stored, in body order. */
 export async function storeBlobBatch(
