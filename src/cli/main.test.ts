@@ -4,13 +4,22 @@ import { main } from './main.ts';
 import { packageVersion } from './shared/program.ts';
 import { testIo } from './shared/test-io.ts';
 
+const COMMANDS = ['init', 'login', 'sync', 'queue', 'status', 'logs', 'cancel', 'info', 'whoami'];
+
 describe('ml', () => {
-  it('--help exits 0 and lists no stub commands', async () => {
+  it('--help exits 0 and lists every command', async () => {
     const io = testIo();
     expect(await main(['--help'], io)).toBe(0);
     expect(io.out()).toContain('Usage: ml');
     expect(io.out()).toContain('Examples:');
-    expect(io.out()).not.toContain('Commands:');
+    for (const c of COMMANDS) expect(io.out()).toContain(`\n  ${c}`);
+  });
+
+  it.each(COMMANDS)('%s --help shows an example', async (command) => {
+    const io = testIo();
+    expect(await main([command, '--help'], io)).toBe(0);
+    expect(io.out()).toContain(`Usage: ml ${command}`);
+    expect(io.out()).toMatch(/Examples:\n {2}\$ ml /);
   });
 
   it('--version prints the package version', async () => {

@@ -1,30 +1,70 @@
 /**
  * @module cli/main
  * The `ml` program (researchers). Same shape as `fetchml`: one `register*` function per command
- * group under `cli/commands/`, the shared program shell from `cli/shared/program.ts`, and an exit
- * code returned to `bin/ml.js`. Commands are listed in `--help` only once they exist.
+ * (`cli/commands/*.ts`), the shared program shell from `cli/shared/program.ts`, and an exit code
+ * returned to `bin/ml.js`. Command modules import only light modules at load time; the API client,
+ * the snapshotter and zod schemas are loaded by the command that needs them, so `ml --help` and
+ * usage errors stay as fast as Node's own start.
  */
 import type { Command } from 'commander';
 
+import { registerCancel } from './commands/cancel.ts';
+import { registerInfo } from './commands/info.ts';
+import { registerInit } from './commands/init.ts';
+import { registerLogin } from './commands/login.ts';
+import { registerLogs } from './commands/logs.ts';
+import { registerQueue } from './commands/queue.ts';
+import { registerStatus } from './commands/status.ts';
+import { registerSync } from './commands/sync.ts';
+import { registerWhoami } from './commands/whoami.ts';
+import { defaultClientFactory } from './shared/connect.ts';
+import { createCliContext, type CliContext } from './shared/context.ts';
+import type { ClientFactory } from './shared/deps.ts';
 import type { ProgramIo } from './shared/output.ts';
 import { createProgram, examples, runProgram } from './shared/program.ts';
 
-/** Every command group of `ml`, registered in this order (none yet). */
-const COMMAND_GROUPS: ReadonlyArray<(program: Command, io: ProgramIo) => void> = [];
+/** Every command of `ml`, registered in this order (help lists them sorted). */
+const COMMANDS: ReadonlyArray<(program: Command, ctx: CliContext) => void> = [
+  registerInit,
+  registerLogin,
+  registerSync,
+  registerQueue,
+  registerStatus,
+  registerLogs,
+  registerCancel,
+  registerInfo,
+  registerWhoami,
+];
+
+/** What tests (and embedders) may replace. */
+export interface MlOverrides {
+  clientFactory?: ClientFactory;
+  now?: () => number;
+}
 
 /** Builds the `ml` program for one run. */
-export function buildMlProgram(io: ProgramIo): Command {
+export function buildMlProgram(io: ProgramIo, overrides: MlOverrides = {}): Command {
   const program = createProgram(
     'ml',
     'ml: snapshot, queue and follow ML experiments on a fetchml server',
     io,
-  ).addHelpText('after', examples('ml --version'));
-  for (const register of COMMAND_GROUPS) register(program, io);
-  if (COMMAND_GROUPS.length === 0) {
-    // Without commands, a bare `ml` shows help rather than doing nothing, and `help <cmd>`
-    // would have nothing to show.
-    program.helpCommand(false).action(() => program.help());
-  }
+  )
+    .option(
+      '--server <url>',
+      'server URL (default: $FETCHML_SERVER, else the default in your ml client config)',
+    )
+    .addHelpText(
+      'after',
+      examples('ml init', 'ml queue --follow', 'ml status', 'ml logs -f 01JD3Q3Z4X6V') +
+        "\nExit codes: 0 ok; 1 error; 2 usage error; `ml logs -f` / `ml queue --follow`: the task's\n" +
+        'exit code (130 when cancelled).\n',
+    );
+  const ctx = createCliContext(
+    io,
+    overrides.clientFactory ?? defaultClientFactory,
+    overrides.now ?? Date.now,
+  );
+  for (const register of COMMANDS) register(program, ctx);
   return program;
 }
 
@@ -42,6 +82,7 @@ export async function main(
     env: process.env,
     cwd: process.cwd(),
   },
+  overrides: MlOverrides = {},
 ): Promise<number> {
-  return runProgram(buildMlProgram(io), argv, io);
+  return runProgram(buildMlProgram(io, overrides), argv, io);
 }

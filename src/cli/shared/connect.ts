@@ -1,0 +1,74 @@
+/**
+ * @module cli/shared/connect
+ * From the client config to a connected client: which server (`--server`, else the config's
+ * default, else the local default), which key (`FETCHML_API_KEY` overrides the stored one) and
+ * which pinned fingerprint. The real factory loads `src/client` lazily, so `ml --help` and
+ * argument errors never pay for undici, ws and zod.
+ */
+import { FetchmlError } from '../../core/errors.ts';
+import {
+  clientConfigPath,
+  DEFAULT_SERVER_URL,
+  normalizeServerUrl,
+  readClientConfig,
+} from './client-config.ts';
+import type { ClientFactory, ClientTarget, CliClient, CommandDeps } from './deps.ts';
+
+/** How to re-pin, appended to ML_ERR_CERT_CHANGED. */
+export const REPIN_HINT =
+  'If the server certificate was replaced on purpose (e.g. a fresh `fetchml up` base dir), compare ' +
+  'the new fingerprint with the one the server prints at start, then re-pin: `ml login --force` ' +
+  '(or `ml init --force`, which also rewrites fetchml.yaml and .mlignore).';
+
+/** The real client factory: `src/client` with the pinned certificate. */
+export const defaultClientFactory: ClientFactory = async (target) => {
+  const { createClient } = await import('../../client/index.ts');
+  return createClient({
+    url: target.url,
+    apiKey: target.apiKey,
+    ...(target.fingerprint ? { fingerprint: target.fingerprint } : {}),
+    repinHint: REPIN_HINT,
+  });
+};
+
+/** The server and credentials the config names for `server` (or the default). */
+export function resolveTarget(
+  deps: Pick<CommandDeps, 'io' | 'cwd'>,
+  server?: string,
+): ClientTarget {
+  const path = clientConfigPath(deps.io.env, deps.cwd);
+  const config = readClientConfig(path);
+  const url = normalizeServerUrl(
+    server ?? deps.io.env['FETCHML_SERVER'] ?? config.default ?? DEFAULT_SERVER_URL,
+  );
+  const entry = config.servers[url];
+  const envKey = deps.io.env['FETCHML_API_KEY'];
+  if (!entry && !envKey) {
+    throw new FetchmlError(
+      'ML_ERR_UNAUTHORIZED',
+      `no API key for ${url}: run \`ml init\` (or \`ml login --server ${url} --key-file <file>\`) first` +
+        ` (looked in ${path})`,
+      { details: { url, config: path } },
+    );
+  }
+  return { url, apiKey: envKey || entry!.api_key, fingerprint: entry?.fingerprint ?? null };
+}
+
+/** A client for the configured server. */
+export async function connect(deps: CommandDeps, server?: string): Promise<CliClient> {
+  return deps.clientFactory(resolveTarget(deps, server));
+}
+
+/** Runs `fn` with a client and always closes it. */
+export async function withClient<T>(
+  deps: CommandDeps,
+  server: string | undefined,
+  fn: (client: CliClient) => Promise<T>,
+): Promise<T> {
+  const client = await connect(deps, server);
+  try {
+    return await fn(client);
+  } finally {
+    await client.close();
+  }
+}

@@ -1,0 +1,40 @@
+/**
+ * @module cli/shared/deps
+ * What every `ml` command gets injected (STYLE.md (b) 8): its IO, working directory, a factory for
+ * API clients and a clock. Commands never reach for `process`, a global client or `Date.now`, so
+ * unit tests drive them with recording IO and a fake client, and integration tests with a real
+ * server.
+ */
+import type { FetchmlClient } from '../../client/index.ts';
+import type { ProgramIo } from './output.ts';
+
+/** The API client as `ml` uses it (tests pass fakes shaped like it). */
+export type CliClient = FetchmlClient;
+
+/** Where and as whom to connect. */
+export interface ClientTarget {
+  url: string;
+  apiKey: string;
+  /** The pinned certificate fingerprint; null trusts the first one seen (TOFU). */
+  fingerprint: string | null;
+}
+
+/** Creates a client for `target` (nothing connects until the first call). */
+export type ClientFactory = (target: ClientTarget) => Promise<CliClient>;
+
+/** Injected into every command. */
+export interface CommandDeps {
+  io: ProgramIo;
+  cwd: string;
+  clientFactory: ClientFactory;
+  /** ms since the epoch. */
+  now: () => number;
+}
+
+/** Options every `ml` command understands (global flags). */
+export interface MlGlobalOptions {
+  json?: boolean;
+  debug?: boolean;
+  /** Server URL from `--server` (else the client config's default). */
+  server?: string;
+}
