@@ -20,5 +20,5 @@ export type { UploadItem, UploadOptions, UploadStats, UploadTransport } from './
 export { commitIdOf, comparePaths, treeSymlinkProblems } from './manifest.ts';
 export { compileIgnore, isIgnored, pushLevel } from './ignore.ts';
 export type { IgnoreLevel, Matcher } from './ignore.ts';
-export { loadStatCache, saveStatCache, statKey } from './statcache.ts';
-export type { CachedHash, StatCacheRecord, StatCacheStatus } from './statcache.ts';
+export { loadStatCache, saveStatCache, StatCache, statKey } from './statcache.ts';
+export type { StatCacheRecord, StatCacheStatus, StatFields } from './statcache.ts';

@@ -11,6 +11,7 @@ describe('manifest helpers', () => {
       entries: [
         { path: 'a "quoted"\\ path', type: 'file', mode: 0o644, size: 3, sha256: sha256Hex('abc') },
         { path: 'link', type: 'symlink', target: 'a "quoted"\\ path' },
+        { path: 'tab\there', type: 'symlink', target: 'ctl\u0001' },
         { path: 'x/é\u2028𝒳', type: 'file', mode: 0o755, size: 0, sha256: sha256Hex('') },
       ],
     };

@@ -24,6 +24,7 @@ import type { TreeEntry, TreeManifest } from '../core/schemas/tree.ts';
  * code point.
  */
 export function comparePaths(a: string, b: string): number {
+  if (a === b) return 0;
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) {
     const x = a.charCodeAt(i);
@@ -36,11 +37,16 @@ export function comparePaths(a: string, b: string): number {
   return a.length - b.length;
 }
 
+/** Characters `JSON.stringify` escapes: quote, backslash, controls and (lone) surrogates. */
+// eslint-disable-next-line no-control-regex -- the control characters are what it looks for
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+const quote = (s: string): string => (NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`);
+
 function entryJson(e: TreeEntry): string {
   if (e.type === 'file') {
-    return `{"mode":${e.mode},"path":${JSON.stringify(e.path)},"sha256":"${e.sha256}","size":${e.size},"type":"file"}`;
+    return `{"mode":${e.mode},"path":${quote(e.path)},"sha256":"${e.sha256}","size":${e.size},"type":"file"}`;
   }
-  return `{"path":${JSON.stringify(e.path)},"target":${JSON.stringify(e.target)},"type":"symlink"}`;
+  return `{"path":${quote(e.path)},"target":${quote(e.target)},"type":"symlink"}`;
 }
 
 /**

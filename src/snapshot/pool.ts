@@ -17,9 +17,16 @@ import { HASH_FILE_SOURCE } from './hash-file.ts';
 /** The answer for one file: its hash, or the error that hashing it raised. */
 export type HashOutcome = HashedFile | { error: string; code?: string };
 
+/** Files to hash: parallel arrays of absolute paths, expected sizes and stat keys. */
+export interface HashRequest {
+  paths: string[];
+  sizes: number[];
+  keys: string[];
+}
+
 interface Batch {
   id: number;
-  paths: string[];
+  req: HashRequest;
   done: (out: HashOutcome[]) => void;
 }
 
@@ -28,7 +35,7 @@ interface Slot {
   inFlight: Map<number, Batch>;
 }
 
-const IN_FLIGHT = 2;
+const IN_FLIGHT = 3;
 
 /** A pool of hashing workers. Always `close()` it (in a `finally`). */
 export class HashPool {
@@ -62,8 +69,8 @@ export class HashPool {
   }
 
   /** Queues one batch; `done` is called (in the main thread) with one outcome per path. */
-  submit(paths: string[], done: (out: HashOutcome[]) => void): void {
-    this.queue.push({ id: this.nextId++, paths, done });
+  submit(req: HashRequest, done: (out: HashOutcome[]) => void): void {
+    this.queue.push({ id: this.nextId++, req, done });
     this.dispatch();
   }
 
@@ -89,7 +96,7 @@ export class HashPool {
       if (!best) return;
       const batch = this.queue.shift() as Batch;
       best.inFlight.set(batch.id, batch);
-      best.worker.postMessage({ id: batch.id, paths: batch.paths });
+      best.worker.postMessage({ id: batch.id, ...batch.req });
     }
   }
 

@@ -1,11 +1,13 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
+import { statSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { canonicalSha256, sha256Hex } from '../core/hash.ts';
 import { TreeManifest } from '../core/schemas/tree.ts';
 import { age, cleanup, makeTree, tempDir, writeTree } from '../../test/snapshot/helpers.ts';
-import { snapshotTree } from './index.ts';
+import { hashFileSync } from './hash-file.ts';
+import { snapshotTree, statKey } from './index.ts';
 
 afterEach(cleanup);
 
@@ -135,5 +137,22 @@ describe('snapshotTree', () => {
     const root = makeTree({ 'secret.txt': 'x' });
     execFileSync('chmod', ['000', join(root, 'secret.txt')]);
     await expect(snapshotTree(root, { statCache: false })).rejects.toThrow(/secret\.txt/);
+  });
+
+  it('marks a file that does not match the walk’s stat data as changed', () => {
+    const root = makeTree({ 'a.txt': 'hello' });
+    const abs = join(root, 'a.txt');
+    const st = statSync(abs);
+    const buf = Buffer.alloc(4);
+    expect(hashFileSync(abs, 5, statKey(st), buf)).toEqual({
+      sha256: sha256Hex('hello'),
+      size: 5,
+      changed: false,
+    });
+    expect(hashFileSync(abs, 5, statKey({ ...st, mtimeMs: 1 }), buf).changed).toBe(true);
+    expect(hashFileSync(abs, 3, statKey({ ...st, size: 3 }), buf)).toMatchObject({
+      sha256: sha256Hex('hel'),
+      changed: true,
+    });
   });
 });

@@ -5,13 +5,14 @@
  * few, or by a worker pool (./pool.ts) started as soon as enough work is pending to pay for it,
  * so hashing overlaps the rest of the walk.
  *
- * Consistency: a file's size and cache key come from the fstat taken by the hasher around the
- * bytes it read, not from the walk's lstat; a file that changes while it is read is re-hashed (up
- * to {@link MAX_ATTEMPTS} times) and then refused. A file deleted mid-snapshot is left out with
- * a warning.
+ * Consistency: the hasher reads exactly the size the walk's lstat saw and then fstats the open
+ * file; only if that fstat still gives the walk's stat key are the hash and key recorded (and
+ * cached) together. A file that changes while it is read is re-stat'ed and re-hashed (up to
+ * {@link MAX_ATTEMPTS} times), then refused. A file deleted mid-snapshot is left out with a
+ * warning.
  */
 import { availableParallelism } from 'node:os';
-import { mkdirSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 
@@ -22,8 +23,8 @@ import { hashFileSync, READ_CHUNK } from './hash-file.ts';
 import { commitIdOf, comparePaths, treeSymlinkProblems } from './manifest.ts';
 import type { HashOutcome } from './pool.ts';
 import { HashPool } from './pool.ts';
-import type { CachedHash, StatCacheStatus } from './statcache.ts';
-import { loadStatCache, saveStatCache } from './statcache.ts';
+import type { StatCacheRecord, StatCacheStatus } from './statcache.ts';
+import { loadStatCache, saveStatCache, StatCache, statKey } from './statcache.ts';
 import type { WalkedFile } from './walk.ts';
 import { walkTree } from './walk.ts';
 
@@ -31,9 +32,10 @@ import { walkTree } from './walk.ts';
 export const STATE_DIR = '.fetchml';
 
 const MAX_ATTEMPTS = 3;
+const WIDE = /[\ud800-\uffff]/;
 /** Files at least this large are hashed alone; smaller ones are batched up to this many bytes. */
 const BATCH_BYTES = 4 << 20;
-const BATCH_FILES = 128;
+const BATCH_FILES = 64;
 
 /** Options of {@link snapshotTree}. */
 export interface SnapshotOptions {
@@ -46,7 +48,7 @@ export interface SnapshotOptions {
   workers?: number;
   /**
    * How much pending hashing starts the worker pool (below both, the main thread hashes).
-   * @default { files: 1000, bytes: 32 MiB }
+   * @default { files: 256, bytes: 16 MiB }
    */
   poolThreshold?: { files: number; bytes: number };
 }
@@ -68,6 +70,8 @@ export interface SnapshotStats {
   workers: number;
   cache: StatCacheStatus;
   ms: number;
+  /** Where the time went, in ms: a diagnostic, not a stable interface. */
+  phases: { loadCache: number; walk: number; hash: number; manifest: number; saveCache: number };
 }
 
 /** Something left out of the snapshot that the user may want to know about. */
@@ -85,9 +89,7 @@ export interface SnapshotResult {
   warnings: SnapshotWarning[];
 }
 
-interface FileRec extends WalkedFile {
-  sha256: string | null;
-}
+type FileRec = WalkedFile;
 
 function hostile(problems: SnapshotWarning[]): FetchmlError {
   const first = problems[0] as SnapshotWarning;
@@ -139,13 +141,18 @@ export async function snapshotTree(
     if (rel !== '' && !rel.startsWith('..') && !rel.startsWith(sep))
       excluded.add(rel.split(sep).join('/'));
   }
-  const loaded = cacheFile
-    ? loadStatCache(cacheFile)
-    : { entries: new Map<string, CachedHash>(), status: 'disabled' as const };
-  const cache = loaded.entries;
+  const cache = cacheFile ? loadStatCache(cacheFile) : new StatCache('disabled');
+  const phases = { loadCache: 0, walk: 0, hash: 0, manifest: 0, saveCache: 0 };
+  let mark = started;
+  const lap = (phase: keyof typeof phases) => {
+    const now = performance.now();
+    phases[phase] = Math.round((now - mark) * 10) / 10;
+    mark = now;
+  };
+  lap('loadCache');
 
   const workers = opts.workers ?? availableParallelism();
-  const threshold = opts.poolThreshold ?? { files: 1000, bytes: 32 << 20 };
+  const threshold = opts.poolThreshold ?? { files: 256, bytes: 16 << 20 };
   const files: FileRec[] = [];
   const symlinks: { path: string; target: string }[] = [];
   const warnings: SnapshotWarning[] = [];
@@ -159,7 +166,11 @@ export async function snapshotTree(
 
   const submit = (batch: FileRec[]) => {
     (pool as HashPool).submit(
-      batch.map((f) => f.abs),
+      {
+        paths: batch.map((f) => f.abs),
+        sizes: batch.map((f) => f.size),
+        keys: batch.map((f) => statKey(f)),
+      },
       (out) => batch.forEach((f, i) => outcomes.set(f, out[i] as HashOutcome)),
     );
   };
@@ -195,16 +206,14 @@ export async function snapshotTree(
 
   try {
     await walkTree(realRoot, excluded, {
-      file(f) {
-        const rec = f as FileRec;
-        const hit = cache.get(f.path);
-        if (hit && hit.key === f.key) {
-          rec.sha256 = hit.sha256;
+      file(rec) {
+        const sha = cache.lookup(rec.path, rec);
+        if (sha !== null) {
+          rec.sha256 = sha;
           cached++;
         } else {
-          rec.sha256 = null;
           pending.push(rec);
-          pendingBytes += f.size;
+          pendingBytes += rec.size;
           if (pending.length >= BATCH_FILES || pendingBytes >= BATCH_BYTES) flush(false);
         }
         files.push(rec);
@@ -225,6 +234,7 @@ export async function snapshotTree(
       },
     });
     flush(true);
+    lap('walk');
     if (pool) await (pool as HashPool).idle();
   } finally {
     if (pool) await (pool as HashPool).close();
@@ -240,49 +250,18 @@ export async function snapshotTree(
       kept.push(f);
       continue;
     }
-    let out: HashOutcome | undefined = outcomes.get(f);
-    for (let attempt = 0; ; attempt++) {
-      if (out === undefined || (attempt > 0 && 'sha256' in out && out.changed)) {
-        try {
-          out = hashFileSync(f.abs, buf);
-        } catch (err) {
-          const e = err as { code?: string; message?: string };
-          out = { error: e.message ?? String(err), code: e.code ?? 'error' };
-        }
-      }
-      if ('error' in out || !out.changed) break;
-      if (attempt + 1 >= MAX_ATTEMPTS) {
-        throw new FetchmlError(
-          'ML_ERR_CONFLICT',
-          `${JSON.stringify(f.path)} kept changing while it was snapshotted; stop what writes it, or add it to .mlignore`,
-          { details: { path: f.path } },
-        );
-      }
+    const out = hashWithRetries(f, outcomes.get(f), buf);
+    if (out === null) {
+      warnings.push({ path: f.path, reason: 'deleted while the snapshot was taken; left out' });
+      continue;
     }
-    if ('error' in out) {
-      if (out.code === 'ENOENT') {
-        warnings.push({ path: f.path, reason: 'deleted while the snapshot was taken; left out' });
-        continue;
-      }
-      if (out.code === 'ELOOP' || out.code === 'EISDIR') {
-        throw new FetchmlError(
-          'ML_ERR_CONFLICT',
-          `${JSON.stringify(f.path)} was replaced while it was snapshotted; snapshot again`,
-          { details: { path: f.path } },
-        );
-      }
-      throw hashError(f.path, out);
-    }
-    const h: HashedFile = out;
-    f.sha256 = h.sha256;
-    f.size = h.size;
-    f.key = h.key;
-    f.mtimeNs = BigInt(h.mtimeNs);
+    f.sha256 = out.sha256;
     hashed++;
-    hashedBytes += h.size;
+    hashedBytes += out.size;
     kept.push(f);
   }
 
+  lap('hash');
   const entries: TreeEntry[] = [];
   for (const f of kept) {
     entries.push({
@@ -294,7 +273,9 @@ export async function snapshotTree(
     });
   }
   for (const l of symlinks) entries.push({ path: l.path, type: 'symlink', target: l.target });
-  entries.sort((a, b) => comparePaths(a.path, b.path));
+  // UTF-16 order is byte order unless a path holds a code unit >= U+D800: then compare carefully.
+  if (entries.some((e) => WIDE.test(e.path))) entries.sort((a, b) => comparePaths(a.path, b.path));
+  else entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   problems.push(
     ...treeSymlinkProblems(entries).map((p) => ({
       path: p.path,
@@ -306,23 +287,17 @@ export async function snapshotTree(
   const manifest: TreeManifest = { version: 1, entries };
   const commitId = commitIdOf(manifest);
 
-  if (cacheFile && (hashed > 0 || cache.size !== cached || loaded.status !== 'loaded')) {
+  lap('manifest');
+  if (cacheFile && (hashed > 0 || cache.size !== cached || cache.status !== 'loaded')) {
     try {
       if (defaultCache) ensureStateDir(realRoot);
-      saveStatCache(
-        cacheFile,
-        kept.map((f) => ({
-          path: f.path,
-          key: f.key,
-          sha256: f.sha256 as string,
-          mtimeNs: f.mtimeNs,
-        })),
-      );
+      saveStatCache(cacheFile, kept as StatCacheRecord[]);
     } catch (err) {
       warnings.push({ path: cacheFile, reason: `stat cache not saved: ${(err as Error).message}` });
     }
   }
 
+  lap('saveCache');
   let bytes = 0;
   for (const f of kept) bytes += f.size;
   return {
@@ -338,10 +313,66 @@ export async function snapshotTree(
       cached,
       skipped: warnings.length,
       workers: pool ? workers : 0,
-      cache: loaded.status,
+      cache: cache.status,
       ms: Math.round((performance.now() - started) * 10) / 10,
+      phases,
     },
   };
+}
+
+/** Re-reads the stat data of `f` after it changed under the hasher. False: no longer a file. */
+function restat(f: FileRec): boolean {
+  let st;
+  try {
+    st = lstatSync(f.abs);
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ENOENT') return false;
+    throw err;
+  }
+  if (!st.isFile()) return false;
+  f.size = st.size;
+  f.mtimeMs = st.mtimeMs;
+  f.ctimeMs = st.ctimeMs;
+  f.ino = st.ino;
+  f.dev = st.dev;
+  f.mode = (st.mode & 0o111) !== 0 ? 0o755 : 0o644;
+  return true;
+}
+
+/**
+ * The hash of `f`: the pool's outcome when it is good, else hashed here, re-stat'ing and retrying
+ * while the file changes under us. Null when the file was deleted meanwhile.
+ */
+function hashWithRetries(
+  f: FileRec,
+  first: HashOutcome | undefined,
+  buf: Buffer,
+): HashedFile | null {
+  let out = first;
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    if (out === undefined) {
+      try {
+        out = hashFileSync(f.abs, f.size, statKey(f), buf);
+      } catch (err) {
+        const e = err as { code?: string; message?: string };
+        out = { error: e.message ?? String(err), code: e.code ?? 'error' };
+      }
+    }
+    if ('error' in out) {
+      if (out.code === 'ENOENT') return null;
+      if (out.code !== 'ELOOP' && out.code !== 'EISDIR') throw hashError(f.path, out);
+    } else if (!out.changed) {
+      return out;
+    }
+    // Changed or replaced while it was read: look again.
+    if (!restat(f)) return null;
+    out = undefined;
+  }
+  throw new FetchmlError(
+    'ML_ERR_CONFLICT',
+    `${JSON.stringify(f.path)} kept changing while it was snapshotted; stop what writes it, or add it to .mlignore`,
+    { details: { path: f.path } },
+  );
 }
 
 /** Creates `<root>/.fetchml/` with a `.gitignore` of `*`, so git leaves the state alone too. */

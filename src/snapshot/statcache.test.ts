@@ -72,7 +72,7 @@ describe('stat cache', () => {
     [
       'wrong version',
       (f: string) =>
-        writeFileSync(f, readFileSync(f, 'latin1').replace('STATCACHE 1', 'STATCACHE 9'), 'latin1'),
+        writeFileSync(f, readFileSync(f, 'latin1').replace('STATCACHE 3', 'STATCACHE 9'), 'latin1'),
     ],
     ['garbage', (f: string) => writeFileSync(f, 'not a cache at all')],
     ['empty', (f: string) => writeFileSync(f, '')],
@@ -99,21 +99,32 @@ describe('stat cache', () => {
     expect(next.stats).toMatchObject({ hashed: 1, cached: 1 });
   });
 
-  it('round-trips odd paths (spaces, newlines are refused earlier, unicode) through the file', () => {
+  it('round-trips records with odd paths, leaving out racy ones', () => {
     const dir = tempDir();
     const file = join(dir, 'c');
+    const st = (n: number) => ({
+      size: n,
+      mtimeMs: 1_700_000_000_000.123 + n,
+      ctimeMs: n + 0.5,
+      ino: 2 ** 40 + n,
+      dev: n,
+    });
     const records = [
-      { path: 'a b/ü.txt', key: '1 2 3 4 5', sha256: 'a'.repeat(64), mtimeNs: 2n },
-      { path: '𝒳', key: '6 7 8 9 10', sha256: 'b'.repeat(64), mtimeNs: 3n },
-      { path: 'racy', key: '1 1 1 1 1', sha256: 'c'.repeat(64), mtimeNs: 10n ** 30n },
+      { path: 'a b/ü.txt', sha256: 'a'.repeat(64), ...st(1) },
+      { path: '𝒳', sha256: 'b'.repeat(64), ...st(2) },
+      { path: 'racy', sha256: 'c'.repeat(64), ...st(3), mtimeMs: Date.now() + 3_600_000 },
     ];
     expect(saveStatCache(file, records)).toBe(2);
-    const { entries, status } = loadStatCache(file);
-    expect(status).toBe('loaded');
-    expect([...entries]).toEqual([
-      ['a b/ü.txt', { key: '1 2 3 4 5', sha256: 'a'.repeat(64) }],
-      ['𝒳', { key: '6 7 8 9 10', sha256: 'b'.repeat(64) }],
-    ]);
+    const cache = loadStatCache(file);
+    expect(cache.status).toBe('loaded');
+    expect(cache.size).toBe(2);
+    expect(cache.lookup('a b/ü.txt', st(1))).toBe('a'.repeat(64));
+    expect(cache.lookup('𝒳', st(2))).toBe('b'.repeat(64));
+    expect(cache.lookup('𝒳', { ...st(2), ctimeMs: 9 })).toBeNull();
+    expect(cache.lookup('𝒳', { ...st(2), ino: 1 })).toBeNull();
+    expect(cache.lookup('racy', st(3))).toBeNull();
     expect(loadStatCache(join(dir, 'absent')).status).toBe('missing');
+    saveStatCache(file, []);
+    expect(loadStatCache(file)).toMatchObject({ status: 'loaded', size: 0 });
   });
 });

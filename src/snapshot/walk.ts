@@ -12,19 +12,16 @@ import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { isUtf8 } from 'node:buffer';
 
 import { FetchmlError } from '../core/errors.ts';
-import { relativePathProblem } from '../core/paths.ts';
 import type { IgnoreLevel } from './ignore.ts';
 import { isIgnored, pushLevel } from './ignore.ts';
-import { statKey } from './statcache.ts';
+import type { StatFields } from './statcache.ts';
 
-/** A regular file the walk kept. */
-export interface WalkedFile {
+/** A regular file the walk kept, with its lstat data; `sha256` is filled in later. */
+export interface WalkedFile extends StatFields {
   path: string;
   abs: string;
   mode: 0o644 | 0o755;
-  size: number;
-  key: string;
-  mtimeNs: bigint;
+  sha256: string | null;
 }
 
 /** What the walk reports, one callback per kind of finding. */
@@ -165,9 +162,9 @@ export async function walkTree(
         sink.problem(path, `name contains a line break; ${HINT}`);
         continue;
       }
-      const pathProblem = relativePathProblem(path);
-      if (pathProblem) {
-        sink.problem(path, `${pathProblem}; ${HINT}`);
+      // readdir names are never empty, '.', '..' or hold '/' or NUL: only the length is left.
+      if (path.length > 1024 && Buffer.byteLength(path) > 4096) {
+        sink.problem(path, `longer than 4096 bytes; ${HINT}`);
         continue;
       }
       if (isDir) {
@@ -175,7 +172,7 @@ export async function walkTree(
       } else if (isFile) {
         let st;
         try {
-          st = lstatSync(abs, { bigint: true });
+          st = lstatSync(abs);
         } catch (err) {
           if ((err as { code?: string }).code === 'ENOENT') continue;
           throw readFailure(path, err);
@@ -184,10 +181,13 @@ export async function walkTree(
         sink.file({
           path,
           abs,
-          mode: (st.mode & 0o111n) !== 0n ? 0o755 : 0o644,
-          size: Number(st.size),
-          key: statKey(st.size, st.mtimeNs, st.ctimeNs, st.ino, st.dev),
-          mtimeNs: st.mtimeNs,
+          mode: (st.mode & 0o111) !== 0 ? 0o755 : 0o644,
+          size: st.size,
+          mtimeMs: st.mtimeMs,
+          ctimeMs: st.ctimeMs,
+          ino: st.ino,
+          dev: st.dev,
+          sha256: null,
         });
       } else if (isLink) {
         let target: string;
