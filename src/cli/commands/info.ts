@@ -75,7 +75,7 @@ export function formatManifest(m: RunManifest, now: number): string {
   out += `\nartifacts (${m.artifacts.length}):\n`;
   out +=
     m.artifacts.length === 0
-      ? '  none (files the run writes to output/ are kept)\n'
+      ? '  none (files the run writes to $FETCHML_OUTPUT are kept)\n'
       : formatTable(
           ['PATH', 'SIZE', 'SHA256'],
           m.artifacts.map((a) => [a.path, formatBytes(a.size), a.sha256.slice(0, 16)]),

@@ -38,7 +38,7 @@ resources:
   memory: 1g
   gpus: 0
 
-# Files written to ./output/ during the run are kept as artifacts (\`ml info <task>\`).
+# Files the run writes to the directory in $FETCHML_OUTPUT are kept as artifacts (\`ml info <task>\`).
 
 # Stop the run after this long (90s, 30m, 2h). Default: no limit.
 # timeout: 1h
