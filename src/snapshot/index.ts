@@ -5,12 +5,7 @@
  * missing blobs. See DESIGN.md "Snapshots and commit ids".
  */
 export { snapshotTree, STATE_DIR } from './snapshot.ts';
-export type {
-  SnapshotOptions,
-  SnapshotResult,
-  SnapshotStats,
-  SnapshotWarning,
-} from './snapshot.ts';
+export type { SnapshotOptions, SnapshotResult, SnapshotStats, SnapshotWarning } from './types.ts';
 export { materialize } from './materialize.ts';
 export type { LinkMode, MaterializeOptions, MaterializeStats } from './materialize.ts';
 export { diffTrees } from './diff.ts';

@@ -12,82 +12,30 @@
  * warning.
  */
 import { availableParallelism } from 'node:os';
-import { lstatSync, mkdirSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 
 import { FetchmlError } from '../core/errors.ts';
 import type { TreeEntry, TreeManifest } from '../core/schemas/tree.ts';
-import type { HashedFile } from './hash-file.ts';
-import { hashFileSync, READ_CHUNK } from './hash-file.ts';
+import { READ_CHUNK } from './hash-file.ts';
 import { commitIdOf, comparePaths, treeSymlinkProblems } from './manifest.ts';
 import type { HashOutcome } from './pool.ts';
 import { HashPool } from './pool.ts';
-import type { StatCacheRecord, StatCacheStatus } from './statcache.ts';
+import type { StatCacheRecord } from './statcache.ts';
 import { loadStatCache, saveStatCache, StatCache, statKey } from './statcache.ts';
+import { hashWithRetries } from './retry.ts';
+import type { SnapshotOptions, SnapshotResult, SnapshotWarning } from './types.ts';
 import type { WalkedFile } from './walk.ts';
 import { walkTree } from './walk.ts';
 
 /** The directory at the tree's root that holds fetchml's own state; never snapshotted. */
 export const STATE_DIR = '.fetchml';
 
-const MAX_ATTEMPTS = 3;
 const WIDE = /[\ud800-\uffff]/;
 /** Files at least this large are hashed alone; smaller ones are batched up to this many bytes. */
 const BATCH_BYTES = 4 << 20;
 const BATCH_FILES = 64;
-
-/** Options of {@link snapshotTree}. */
-export interface SnapshotOptions {
-  /**
-   * Stat cache file, or `false` for none. Default `<root>/.fetchml/statcache` (the `.fetchml/`
-   * directory is always left out of snapshots and gets a `.gitignore` of `*`).
-   */
-  statCache?: string | false;
-  /** Hashing workers. Default: `os.availableParallelism()`. 0 hashes in the main thread only. */
-  workers?: number;
-  /**
-   * How much pending hashing starts the worker pool (below both, the main thread hashes).
-   * @default { files: 256, bytes: 16 MiB }
-   */
-  poolThreshold?: { files: number; bytes: number };
-}
-
-/** Counters of one snapshot. */
-export interface SnapshotStats {
-  files: number;
-  symlinks: number;
-  /** Total size of the files. */
-  bytes: number;
-  /** Files read and hashed by this call. */
-  hashed: number;
-  hashedBytes: number;
-  /** Files whose hash came from the stat cache. */
-  cached: number;
-  /** Sockets, fifos, devices and vanished files left out (see `warnings`). */
-  skipped: number;
-  /** Worker threads used (0: all hashing was done in the main thread). */
-  workers: number;
-  cache: StatCacheStatus;
-  ms: number;
-  /** Where the time went, in ms: a diagnostic, not a stable interface. */
-  phases: { loadCache: number; walk: number; hash: number; manifest: number; saveCache: number };
-}
-
-/** Something left out of the snapshot that the user may want to know about. */
-export interface SnapshotWarning {
-  path: string;
-  reason: string;
-}
-
-/** The result of {@link snapshotTree}. */
-export interface SnapshotResult {
-  manifest: TreeManifest;
-  /** `canonicalSha256(manifest)`. */
-  commitId: string;
-  stats: SnapshotStats;
-  warnings: SnapshotWarning[];
-}
 
 type FileRec = WalkedFile;
 
@@ -98,14 +46,6 @@ function hostile(problems: SnapshotWarning[]): FetchmlError {
     'ML_ERR_PATH_HOSTILE',
     `refusing path ${JSON.stringify(first.path)}: ${first.reason}${more}`,
     { details: { path: first.path, problems: problems.slice(0, 100) } },
-  );
-}
-
-function hashError(path: string, out: { error: string; code?: string }): FetchmlError {
-  return new FetchmlError(
-    'ML_ERR_VALIDATION',
-    `cannot read ${JSON.stringify(path)} (${out.code ?? out.error}); fix its permissions or add it to .mlignore`,
-    { details: { path } },
   );
 }
 
@@ -318,61 +258,6 @@ export async function snapshotTree(
       phases,
     },
   };
-}
-
-/** Re-reads the stat data of `f` after it changed under the hasher. False: no longer a file. */
-function restat(f: FileRec): boolean {
-  let st;
-  try {
-    st = lstatSync(f.abs);
-  } catch (err) {
-    if ((err as { code?: string }).code === 'ENOENT') return false;
-    throw err;
-  }
-  if (!st.isFile()) return false;
-  f.size = st.size;
-  f.mtimeMs = st.mtimeMs;
-  f.ctimeMs = st.ctimeMs;
-  f.ino = st.ino;
-  f.dev = st.dev;
-  f.mode = (st.mode & 0o111) !== 0 ? 0o755 : 0o644;
-  return true;
-}
-
-/**
- * The hash of `f`: the pool's outcome when it is good, else hashed here, re-stat'ing and retrying
- * while the file changes under us. Null when the file was deleted meanwhile.
- */
-function hashWithRetries(
-  f: FileRec,
-  first: HashOutcome | undefined,
-  buf: Buffer,
-): HashedFile | null {
-  let out = first;
-  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    if (out === undefined) {
-      try {
-        out = hashFileSync(f.abs, f.size, statKey(f), buf);
-      } catch (err) {
-        const e = err as { code?: string; message?: string };
-        out = { error: e.message ?? String(err), code: e.code ?? 'error' };
-      }
-    }
-    if ('error' in out) {
-      if (out.code === 'ENOENT') return null;
-      if (out.code !== 'ELOOP' && out.code !== 'EISDIR') throw hashError(f.path, out);
-    } else if (!out.changed) {
-      return out;
-    }
-    // Changed or replaced while it was read: look again.
-    if (!restat(f)) return null;
-    out = undefined;
-  }
-  throw new FetchmlError(
-    'ML_ERR_CONFLICT',
-    `${JSON.stringify(f.path)} kept changing while it was snapshotted; stop what writes it, or add it to .mlignore`,
-    { details: { path: f.path } },
-  );
 }
 
 /** Creates `<root>/.fetchml/` with a `.gitignore` of `*`, so git leaves the state alone too. */
