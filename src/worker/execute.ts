@@ -127,7 +127,10 @@ async function runAndCollect(ctx: WorkerContext, a: AttemptState): Promise<TaskO
       timeoutMs: plan.timeout_s === null ? null : Math.round(plan.timeout_s * 1000),
       image: plan.image.base,
       signal: a.controller.signal,
-      onOutput: (stream, chunk) => a.log.output(stream, chunk),
+      // After a lost lease the new attempt owns the log: the stopping job's last words are dropped.
+      onOutput: (stream, chunk) => {
+        if (!a.heartbeat.lost) a.log.output(stream, chunk);
+      },
     });
   } catch (err) {
     await runningWritten;

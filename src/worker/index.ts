@@ -139,8 +139,9 @@ export function createWorker(options: WorkerOptions, deps: WorkerDeps): FetchmlW
 
     async start() {
       if (state !== 'created') return;
-      state = 'running';
       await mkdir(ctx.workRoot, { recursive: true });
+      if (state !== 'created') return; // stopped while the dir was made
+      state = 'running';
       await register('online');
       beat = setInterval(() => {
         void register(state === 'running' ? 'online' : 'draining');

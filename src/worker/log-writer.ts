@@ -6,8 +6,9 @@
  * events, so the two must agree byte for byte.
  *
  * Why a queue: output chunks arrive from the runtime as synchronous callbacks while writes are
- * async; appends are chained on one promise per task so the file order, the offsets and the event
- * order are the same. Why hold back bytes: a chunk may end inside a UTF-8 character; the
+ * async; they go through one FIFO per task, drained by one writer, so the file order, the offsets
+ * and the event order are the same. Chunks that pile up while a write is in flight are merged
+ * (per stream), so a chatty job costs few writes and events, not one per chunk. Why hold back bytes: a chunk may end inside a UTF-8 character; the
  * incomplete tail of each stream is kept until the rest arrives, so every event's text decodes to
  * exactly the bytes written at its offset (concatenating events at their offsets gives the file).
  *
@@ -67,7 +68,9 @@ export async function openLogWriter(options: LogWriterOptions): Promise<LogWrite
     stdout: Buffer.alloc(0),
     stderr: Buffer.alloc(0),
   };
-  let chain: Promise<void> = Promise.resolve();
+  /** Chunks not yet written; consecutive chunks of one output stream are merged into one write. */
+  const pending: { stream: LogStream; parts: Buffer[] }[] = [];
+  let draining: Promise<void> | null = null;
   let failed = false;
   let closed = false;
 
@@ -92,9 +95,30 @@ export async function openLogWriter(options: LogWriterOptions): Promise<LogWrite
       options.onError(err);
     }
   };
+  const drain = async (): Promise<void> => {
+    for (let next = pending.shift(); next; next = pending.shift()) {
+      await write(
+        next.stream,
+        next.parts.length === 1 ? next.parts[0]! : Buffer.concat(next.parts),
+      );
+    }
+  };
+  const kick = (): void => {
+    if (draining || pending.length === 0) return;
+    draining = drain().finally(() => {
+      draining = null;
+      kick();
+    });
+  };
   const enqueue = (stream: LogStream, data: Buffer): void => {
-    if (closed) return;
-    chain = chain.then(() => write(stream, data));
+    if (closed || data.length === 0) return;
+    const last = pending.at(-1);
+    if (last && last.stream === stream && stream !== 'system') last.parts.push(data);
+    else pending.push({ stream, parts: [data] });
+    kick();
+  };
+  const flush = async (): Promise<void> => {
+    while (draining) await draining;
   };
 
   return {
@@ -110,7 +134,7 @@ export async function openLogWriter(options: LogWriterOptions): Promise<LogWrite
     systemRaw(line) {
       enqueue('system', Buffer.from(`${line}\n`));
     },
-    flush: () => chain,
+    flush,
     async close() {
       if (closed) return;
       for (const stream of ['stdout', 'stderr'] as const) {
@@ -118,7 +142,7 @@ export async function openLogWriter(options: LogWriterOptions): Promise<LogWrite
         held[stream] = Buffer.alloc(0);
       }
       closed = true;
-      await chain;
+      await flush();
       await handle.close().catch(() => undefined);
     },
   };

@@ -87,12 +87,12 @@ describe('log writer', () => {
       const bytes = Buffer.from(ev.text, 'utf8');
       expect(file.subarray(ev.offset, ev.offset + bytes.length).equals(bytes)).toBe(true);
     }
+    // Chunks queued while a write is in flight are merged per stream.
     expect(seen.map((s) => s.text)).toEqual([
       '--- attempt 2 ---\n',
       'a',
       'err\n',
-      'é',
-      '€\n',
+      'é€\n',
       '[fetchml] done\n',
     ]);
   });
