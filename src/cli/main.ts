@@ -17,9 +17,9 @@ import { registerQueue } from './commands/queue.ts';
 import { registerStatus } from './commands/status.ts';
 import { registerSync } from './commands/sync.ts';
 import { registerWhoami } from './commands/whoami.ts';
-import { defaultClientFactory } from './shared/connect.ts';
+import { defaultClientFactory, defaultLightClientFactory } from './shared/connect.ts';
 import { createCliContext, type CliContext } from './shared/context.ts';
-import type { ClientFactory } from './shared/deps.ts';
+import type { ClientFactory, ClientTarget, LightClient } from './shared/deps.ts';
 import type { ProgramIo } from './shared/output.ts';
 import { createProgram, examples, runProgram } from './shared/program.ts';
 
@@ -39,6 +39,8 @@ const COMMANDS: ReadonlyArray<(program: Command, ctx: CliContext) => void> = [
 /** What tests (and embedders) may replace. */
 export interface MlOverrides {
   clientFactory?: ClientFactory;
+  /** Defaults to the light client, unless a `clientFactory` is given (which then serves all). */
+  lightClientFactory?: (target: ClientTarget) => Promise<LightClient>;
   now?: () => number;
 }
 
@@ -63,6 +65,8 @@ export function buildMlProgram(io: ProgramIo, overrides: MlOverrides = {}): Comm
     io,
     overrides.clientFactory ?? defaultClientFactory,
     overrides.now ?? Date.now,
+    overrides.lightClientFactory ??
+      (overrides.clientFactory ? undefined : defaultLightClientFactory),
   );
   for (const register of COMMANDS) register(program, ctx);
   return program;

@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 
 import type { StatusResponse, WorkerSummary } from '../../core/schemas/api.ts';
 import type { Task, TaskStatus } from '../../core/schemas/task.ts';
-import { withClient } from '../shared/connect.ts';
+import { withLightClient } from '../shared/connect.ts';
 import type { CliContext } from '../shared/context.ts';
 import type { CommandDeps } from '../shared/deps.ts';
 import { elapsedMs, formatDuration, shortId } from '../shared/format.ts';
@@ -87,7 +87,7 @@ export function formatSummary(s: Pick<StatusResponse, 'counts' | 'workers'>, now
 /** Runs `ml status`. */
 export async function runStatus(deps: CommandDeps, opts: StatusOptions): Promise<StatusJson> {
   const limit = opts.limit ?? (opts.all ? 1000 : STATUS_RECENT);
-  const { status, tasks, url } = await withClient(deps, opts.server, async (client) => {
+  const { status, tasks, url } = await withLightClient(deps, opts.server, async (client) => {
     const status = await client.status();
     let tasks = status.recent;
     if (opts.all || limit > STATUS_RECENT) {

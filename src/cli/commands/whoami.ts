@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 
-import { withClient } from '../shared/connect.ts';
+import { withLightClient } from '../shared/connect.ts';
 import type { CliContext } from '../shared/context.ts';
 import type { WhoAmIResponse } from '../../core/schemas/api.ts';
 import type { CommandDeps } from '../shared/deps.ts';
@@ -23,7 +23,7 @@ export async function runWhoami(
   deps: CommandDeps,
   opts: { json?: boolean; server?: string },
 ): Promise<WhoamiResult> {
-  const result = await withClient(deps, opts.server, async (client) => {
+  const result = await withLightClient(deps, opts.server, async (client) => {
     const who = await client.whoami();
     return { ...who, server: client.url, fingerprint: client.fingerprint };
   });

@@ -12,13 +12,10 @@ import {
   normalizeServerUrl,
   readClientConfig,
 } from './client-config.ts';
-import type { ClientFactory, ClientTarget, CliClient, CommandDeps } from './deps.ts';
+import type { ClientFactory, ClientTarget, CliClient, CommandDeps, LightClient } from './deps.ts';
+import { REPIN_HINT } from './repin.ts';
 
-/** How to re-pin, appended to ML_ERR_CERT_CHANGED. */
-export const REPIN_HINT =
-  'If the server certificate was replaced on purpose (e.g. a fresh `fetchml up` base dir), compare ' +
-  'the new fingerprint with the one the server prints at start, then re-pin: `ml login --force` ' +
-  '(or `ml init --force`, which also rewrites fetchml.yaml and .mlignore).';
+export { REPIN_HINT };
 
 /** The real client factory: `src/client` with the pinned certificate. */
 export const defaultClientFactory: ClientFactory = async (target) => {
@@ -30,6 +27,10 @@ export const defaultClientFactory: ClientFactory = async (target) => {
     repinHint: REPIN_HINT,
   });
 };
+
+/** The default light client factory (cli/shared/light-client, loaded on first use). */
+export const defaultLightClientFactory = async (target: ClientTarget): Promise<LightClient> =>
+  (await import('./light-client.ts')).createLightClient(target);
 
 /** The server and credentials the config names for `server` (or the default). */
 export function resolveTarget(
@@ -66,6 +67,26 @@ export async function withClient<T>(
   fn: (client: CliClient) => Promise<T>,
 ): Promise<T> {
   const client = await connect(deps, server);
+  try {
+    return await fn(client);
+  } finally {
+    await client.close();
+  }
+}
+
+/**
+ * Runs `fn` with the light client (cli/shared/light-client) for read-only commands; tests that
+ * inject only a `clientFactory` get that instead.
+ */
+export async function withLightClient<T>(
+  deps: CommandDeps,
+  server: string | undefined,
+  fn: (client: LightClient) => Promise<T>,
+): Promise<T> {
+  const target = resolveTarget(deps, server);
+  const client = deps.lightClientFactory
+    ? await deps.lightClientFactory(target)
+    : await deps.clientFactory(target);
   try {
     return await fn(client);
   } finally {

@@ -5,13 +5,20 @@
  */
 import type { Command } from 'commander';
 
-import type { ClientFactory, CommandDeps, MlGlobalOptions } from './deps.ts';
+import type {
+  ClientFactory,
+  ClientTarget,
+  CommandDeps,
+  LightClient,
+  MlGlobalOptions,
+} from './deps.ts';
 import type { ProgramIo } from './output.ts';
 
 /** Passed to every `register*` function of `ml`. */
 export interface CliContext {
   io: ProgramIo;
   clientFactory: ClientFactory;
+  lightClientFactory: ((target: ClientTarget) => Promise<LightClient>) | undefined;
   now: () => number;
   /** The injected dependencies for a command's action. */
   deps(): CommandDeps;
@@ -24,12 +31,20 @@ export function createCliContext(
   io: ProgramIo,
   clientFactory: ClientFactory,
   now: () => number,
+  lightClientFactory?: (target: ClientTarget) => Promise<LightClient>,
 ): CliContext {
   return {
     io,
     clientFactory,
+    lightClientFactory,
     now,
-    deps: () => ({ io, cwd: io.cwd, clientFactory, now }),
+    deps: () => ({
+      io,
+      cwd: io.cwd,
+      clientFactory,
+      now,
+      ...(lightClientFactory ? { lightClientFactory } : {}),
+    }),
     globals: (cmd) => cmd.optsWithGlobals<MlGlobalOptions>(),
   };
 }

@@ -11,6 +11,12 @@ import type { ProgramIo } from './output.ts';
 /** The API client as `ml` uses it (tests pass fakes shaped like it). */
 export type CliClient = FetchmlClient;
 
+/** What the read-only commands need; a {@link CliClient} is one too. */
+export type LightClient = Pick<
+  CliClient,
+  'url' | 'fingerprint' | 'health' | 'whoami' | 'status' | 'listTasks' | 'close'
+>;
+
 /** Where and as whom to connect. */
 export interface ClientTarget {
   url: string;
@@ -27,6 +33,8 @@ export interface CommandDeps {
   io: ProgramIo;
   cwd: string;
   clientFactory: ClientFactory;
+  /** A fast client for read-only commands; unset: {@link clientFactory} serves them too. */
+  lightClientFactory?: (target: ClientTarget) => Promise<LightClient>;
   /** ms since the epoch. */
   now: () => number;
 }
