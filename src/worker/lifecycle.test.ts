@@ -129,6 +129,27 @@ describe('worker lifecycle', () => {
     expect(lifecycleProblems(m)).toEqual([]);
   });
 
+  it('a second stop does not wait for a job that ignores SIGTERM', async () => {
+    const task = await submitProject(b, {
+      files: { 'run.sh': "trap '' TERM\necho stubborn\nsleep 3\n" },
+      spec: { name: 'stubborn', command: 'sh run.sh' },
+    });
+    const w = track(testWorker(b, runtime));
+    await w.start();
+    await waitForStatus(b, task.id, ['running']);
+    await new Promise((r) => setTimeout(r, 200));
+    const t0 = Date.now();
+    const first = w.stop({ graceful: true, timeoutMs: 60_000 });
+    await new Promise((r) => setTimeout(r, 100));
+    await w.stop(); // forces
+    await first;
+    expect(Date.now() - t0).toBeLessThan(800);
+    expect(w.state).toBe('stopped');
+    // The attempt still ends cleanly in the background once the runtime's SIGKILL lands.
+    const queued = await waitForStatus(b, task.id, ['queued'], 5000);
+    expect(queued.worker_id).toBeNull();
+  });
+
   it('claims only tasks that fit its free resources', async () => {
     const big = await submitProject(b, {
       files: { 'run.sh': 'echo big\n' },
