@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
@@ -6,6 +7,7 @@ import { taskFiles } from '../core/layout.ts';
 import { lifecycleProblems, RunManifest } from '../core/schemas/manifest.ts';
 import type { Runtime } from '../runtime/index.ts';
 import { ProcessRuntime, SandboxRuntime } from '../runtime/index.ts';
+import { makeFixture, makeSpec } from '../runtime/test-support.ts';
 import type { TestBackends } from './test-helpers.ts';
 import { openTestBackends, submitProject, testWorker, waitForStatus } from './test-helpers.ts';
 import type { FetchmlWorker } from './types.ts';
@@ -48,6 +50,28 @@ async function claimToFirstOutput(runtime: Runtime, n: number): Promise<number> 
   }
   await worker.stop();
   worker = null;
+  samples.sort((x, y) => x - y);
+  return samples[Math.floor(samples.length / 2)]!;
+}
+
+/** The same trivial job run by the runtime alone on a staged dir: spawn → first stdout, ms (median). */
+async function bareFirstOutput(runtime: Runtime, n: number): Promise<number> {
+  const samples: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const fx = await makeFixture();
+    await writeFile(join(fx.workDir, 'run.sh'), 'echo hi\n');
+    let first = 0;
+    const t0 = performance.now();
+    await runtime.run(
+      makeSpec(fx, ['sh', 'run.sh'], {
+        onOutput: () => {
+          first ||= performance.now() - t0;
+        },
+      }),
+    );
+    samples.push(first);
+    await fx.cleanup();
+  }
   samples.sort((x, y) => x - y);
   return samples[Math.floor(samples.length / 2)]!;
 }
@@ -102,8 +126,11 @@ describe.skipIf(!sandboxOk)('worker (sandbox runtime)', () => {
   it('measures claim-to-first-output latency (process and sandbox)', async () => {
     const proc = await claimToFirstOutput(new ProcessRuntime(), 5);
     const boxed = await claimToFirstOutput(sandbox, 5);
+    const bareProc = await bareFirstOutput(new ProcessRuntime(), 5);
+    const bareBoxed = await bareFirstOutput(sandbox, 5);
     console.log(
-      `claim → first output, median of 5: process ${proc.toFixed(1)} ms, sandbox ${boxed.toFixed(1)} ms`,
+      `claim → first output, median of 5: process ${proc.toFixed(1)} ms (runtime alone ${bareProc.toFixed(1)} ms), ` +
+        `sandbox ${boxed.toFixed(1)} ms (runtime alone ${bareBoxed.toFixed(1)} ms)`,
     );
     expect(proc).toBeLessThan(2000);
     expect(boxed).toBeLessThan(2000);
