@@ -117,7 +117,11 @@ export async function createServer(
   commitRoutes(app, ctx);
   taskRoutes(app, ctx);
   fileRoutes(app, ctx);
-  wsRoutes(app, ctx, { pingIntervalMs: options.wsPingIntervalMs ?? 30_000, authenticate });
+  wsRoutes(app, ctx, {
+    pingIntervalMs: options.wsPingIntervalMs ?? 30_000,
+    followPollMs: options.wsFollowPollMs,
+    authenticate,
+  });
 
   let stopReaper: (() => Promise<void>) | null = null;
   return {

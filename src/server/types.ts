@@ -35,6 +35,11 @@ export interface ServerOptions {
   reapIntervalMs?: number;
   /** WebSocket ping interval; a client that misses a pong is dropped. @default 30000 */
   wsPingIntervalMs?: number;
+  /**
+   * How often a WebSocket log follower re-reads the log file and the task's status, so workers in
+   * other processes (which publish on their own event bus) are followed too; 0 disables. @default 500
+   */
+  wsFollowPollMs?: number;
   /** Fastify logger option. @default false */
   logger?: boolean;
 }

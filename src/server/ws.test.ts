@@ -152,4 +152,44 @@ describe('/v1/ws', () => {
       t.server.app.injectWS('/v1/ws', { headers: { authorization: 'Bearer fml_wrong' } }),
     ).rejects.toThrow(/401/);
   });
+
+  it('follows a worker in another process: log and final status arrive with no events at all', async () => {
+    const task = await newTask();
+    const log = taskFiles(t.home).logPath(task.id);
+    await mkdir(dirname(log), { recursive: true });
+    const { ws, messages, waitFor } = await connect(t.auth);
+    await waitFor((m) => m.type === 'ready');
+    ws.send(JSON.stringify({ op: 'subscribe', task_id: task.id, log_offset: 0 }));
+    await waitFor((m) => m.type === 'subscribed');
+    // What a worker process does: write the file and the store, publish on its own bus (not ours).
+    const now = new Date().toISOString();
+    await t.deps.queue.claim({
+      worker_id: 'w-elsewhere',
+      free: { cpus: 64, memory_mb: 1 << 20, gpus: 8, labels: [] },
+      lease_ms: 60_000,
+    });
+    await t.deps.store.markTaskRunning(task.id, {
+      worker_id: 'w-elsewhere',
+      attempt: 1,
+      started_at: now,
+    });
+    await waitFor((m) => m.type === 'task.status' && m.status === 'running');
+    await appendFile(log, 'epoch 1\n');
+    await waitFor(() => logText(messages) === 'epoch 1\n');
+    await appendFile(log, 'done\n');
+    await t.deps.store.finishTask(task.id, {
+      status: 'completed',
+      exit_code: 0,
+      error: null,
+      ended_at: now,
+    });
+    await waitFor((m) => m.type === 'task.status' && m.status === 'completed');
+    expect(logText(messages)).toBe('epoch 1\ndone\n');
+    expect(messages.at(-1)).toMatchObject({
+      type: 'task.status',
+      status: 'completed',
+      exit_code: 0,
+    });
+    ws.terminate();
+  });
 });

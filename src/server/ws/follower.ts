@@ -7,6 +7,11 @@
  * drop what the backlog already covered, trim an overlap, or read a gap back from the file (a bus
  * that dropped events). When the task is terminal it drains the file to its end and sends the
  * terminal `task.status` last, then stops. Everything runs on one promise chain, in order.
+ *
+ * Events are an accelerator, not the source of truth: a worker in another process (`fetchml
+ * worker` beside `fetchml server` on the embedded in-process bus) publishes nowhere this server
+ * hears, and a Redis bus may drop messages. So every `pollMs` the follower also reads the log file
+ * from where it is and checks the task's status in the store — the same catch-up path as a gap.
  */
 import type { WsLogEvent, WsServerMessage, WsStatusEvent } from '../../core/schemas/api.ts';
 import { TERMINAL_STATUSES } from '../../core/schemas/task.ts';
@@ -18,6 +23,8 @@ import { readLogRange } from '../log-file.ts';
 
 /** Largest backlog message. */
 export const BACKLOG_CHUNK_BYTES = 256 * 1024;
+/** How often a follower re-reads the log file and the task status, by default. */
+export const DEFAULT_FOLLOW_POLL_MS = 500;
 
 export type Send = (message: WsServerMessage) => Promise<void>;
 
@@ -29,6 +36,10 @@ export class TaskFollower {
   /** Next log byte to send; null when the client asked for no backlog (live pass-through). */
   private sent: number | null;
   private stopped = false;
+  private pollTimer: NodeJS.Timeout | null = null;
+  private polling = false;
+  private lastStatus: string | null = null;
+  private readonly pollMs: number;
 
   private readonly ctx: RouteContext;
   private readonly send: Send;
@@ -41,7 +52,9 @@ export class TaskFollower {
     taskId: string,
     logOffset: number | undefined,
     onError: (err: unknown) => void,
+    pollMs: number = DEFAULT_FOLLOW_POLL_MS,
   ) {
+    this.pollMs = pollMs;
     this.ctx = ctx;
     this.send = send;
     this.taskId = taskId;
@@ -55,11 +68,21 @@ export class TaskFollower {
       this.enqueue(() => this.onEvent(event));
     });
     this.enqueue(() => this.begin());
+    if (this.taskId !== '*' && this.pollMs > 0) {
+      this.pollTimer = setInterval(() => {
+        if (this.polling) return; // the previous poll is still queued
+        this.polling = true;
+        this.enqueue(() => this.poll().finally(() => (this.polling = false)));
+      }, this.pollMs);
+      this.pollTimer.unref();
+    }
   }
 
   /** Stops delivering; idempotent. */
   stop(): void {
     this.stopped = true;
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    this.pollTimer = null;
     this.unsubscribe?.();
     this.unsubscribe = null;
   }
@@ -96,6 +119,7 @@ export class TaskFollower {
       });
       return;
     }
+    this.lastStatus = task.status;
     await this.send({ type: 'subscribed', task_id: task.id, status: task.status });
     if (this.sent !== null) await this.catchUp(Number.POSITIVE_INFINITY);
     if (isTerminal(task.status)) {
@@ -110,8 +134,24 @@ export class TaskFollower {
     }
   }
 
+  /** The periodic catch-up: new log bytes from the file, and status changes from the store. */
+  private async poll(): Promise<void> {
+    if (this.sent !== null) await this.catchUp(Number.POSITIVE_INFINITY);
+    const task = await this.ctx.store.getTask(this.taskId);
+    if (!task || task.status === this.lastStatus || this.stopped) return;
+    await this.onEvent({
+      type: 'task.status',
+      task_id: task.id,
+      status: task.status,
+      attempt: task.attempt,
+      exit_code: task.exit_code,
+      at: task.ended_at ?? task.updated_at,
+    });
+  }
+
   private async onEvent(event: TaskEvent): Promise<void> {
     if (event.type === 'task.status') {
+      if (event.task_id === this.taskId) this.lastStatus = event.status;
       if (this.taskId !== '*' && isTerminal(event.status)) await this.finish(event);
       else await this.send(event);
       return;

@@ -37,6 +37,8 @@ export const WS_CLOSE = { protocol: 4400, unauthorized: 4401, goingAway: 1001 } 
 
 export interface WsHubOptions {
   pingIntervalMs: number;
+  /** How often a follower re-reads the log file and task status (workers in other processes). */
+  followPollMs?: number;
   /** Runs the auth chain for an API key sent in the `auth` message. */
   authenticate(token: string, request: FastifyRequest): Promise<Principal>;
 }
@@ -124,7 +126,14 @@ export function wsRoutes(app: FastifyInstance, ctx: RouteContext, options: WsHub
         return send({ type: 'error', code: 'ML_ERR_TASK_NOT_FOUND', message });
       }
       followers.get(msg.task_id)?.stop();
-      const follower = new TaskFollower(ctx, send, msg.task_id, msg.log_offset, fail);
+      const follower = new TaskFollower(
+        ctx,
+        send,
+        msg.task_id,
+        msg.log_offset,
+        fail,
+        options.followPollMs,
+      );
       followers.set(msg.task_id, follower);
       follower.start();
     };
