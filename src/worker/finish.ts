@@ -84,7 +84,8 @@ export function manifestFor(
   });
 }
 
-async function cleanOnce(a: AttemptState): Promise<void> {
+/** Removes the attempt's staging dir once (never after a re-queue handed the paths on). */
+export async function cleanOnce(a: AttemptState): Promise<void> {
   if (a.cleaned) return;
   a.cleaned = true;
   await cleanStage(a.dirs);
@@ -217,5 +218,3 @@ export async function requeue(ctx: WorkerContext, a: AttemptState): Promise<Task
   });
   return 'requeued';
 }
-
-export { cleanOnce };
