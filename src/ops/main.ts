@@ -9,10 +9,12 @@ import type { Command } from 'commander';
 import type { ProgramIo } from '../cli/shared/output.ts';
 import { createProgram, examples, runProgram } from '../cli/shared/program.ts';
 import { registerConfigCommands } from './commands/config.ts';
+import { registerServeCommands } from './commands/serve.ts';
 import { createOpsContext, type OpsContext } from './context.ts';
 
 /** Every command group of `fetchml`, registered in this order. */
 const COMMAND_GROUPS: ReadonlyArray<(program: Command, ctx: OpsContext) => void> = [
+  registerServeCommands,
   registerConfigCommands,
 ];
 

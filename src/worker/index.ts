@@ -105,7 +105,13 @@ export function createWorker(options: WorkerOptions, deps: WorkerDeps): FetchmlW
     }
   };
 
+  // A task queued (or re-queued) on a bus this worker hears wakes the claim loop at once instead
+  // of at the next poll: the in-process bus of `fetchml up`, or a shared bus between machines.
+  let unsubscribeQueued: (() => void) | null = null;
+
   const shutdown = async (graceful: boolean, timeoutMs: number) => {
+    unsubscribeQueued?.();
+    unsubscribeQueued = null;
     sleeper.wake();
     await register('draining');
     stopAll();
@@ -142,6 +148,9 @@ export function createWorker(options: WorkerOptions, deps: WorkerDeps): FetchmlW
       await mkdir(ctx.workRoot, { recursive: true });
       if (state !== 'created') return; // stopped while the dir was made
       state = 'running';
+      unsubscribeQueued = deps.events.subscribe('*', (event) => {
+        if (event.type === 'task.status' && event.status === 'queued') sleeper.wake();
+      });
       await register('online');
       beat = setInterval(() => {
         void register(state === 'running' ? 'online' : 'draining');

@@ -1,0 +1,133 @@
+/**
+ * @module ops/services
+ * Starting and stopping the long-running parts — the API server and a worker — from a loaded
+ * config. `fetchml up` starts both in one process on one set of backends; `fetchml server` and
+ * `fetchml worker` start one each, sharing the SQLite file and the base dir with the others.
+ *
+ * Stop order matters: the worker stops first (its running tasks are stopped and re-queued), then
+ * the server, then the backends close, so nothing is left half-written.
+ */
+import { hostname } from 'node:os';
+
+import type { Config } from '../config/index.ts';
+import { detectRuntime } from '../runtime/index.ts';
+import type { Runtime } from '../runtime/types.ts';
+import { createServer, type FetchmlServer } from '../server/index.ts';
+import { createWorker, type FetchmlWorker } from '../worker/index.ts';
+import { openBackends, type Backends } from './backends.ts';
+
+export interface StartOptions {
+  server: boolean;
+  worker: boolean;
+  version: string;
+  /** Called with one line per notable event (startup banner, task outcomes, errors). */
+  log: (line: string) => void;
+}
+
+export interface RunningServices {
+  backends: Backends;
+  server: FetchmlServer | null;
+  /** Set when the server listens. */
+  url: string | null;
+  worker: FetchmlWorker | null;
+  runtime: Runtime | null;
+  /** Stops the worker (re-queuing its running tasks), then the server, then the backends. */
+  stop(options?: { force?: boolean; timeoutMs?: number }): Promise<void>;
+}
+
+function gpuIndices(config: Config): number[] {
+  const gpus = config.worker.gpus;
+  // 'auto' detection (nvidia-smi) arrives with the GPU scheduler; until then auto offers none.
+  return Array.isArray(gpus) ? gpus : [];
+}
+
+/** Opens the backends and starts what `options` asks for. */
+export async function startServices(
+  config: Config,
+  options: StartOptions,
+): Promise<RunningServices> {
+  const backends = await openBackends(config);
+  let server: FetchmlServer | null = null;
+  let worker: FetchmlWorker | null = null;
+  let runtime: Runtime | null = null;
+  let url: string | null = null;
+  try {
+    if (options.server) {
+      server = await createServer(
+        {
+          home: config.home,
+          host: config.server.host,
+          port: config.server.port,
+          tls: config.server.tls,
+          bodyLimitMb: config.server.body_limit_mb,
+          version: options.version,
+        },
+        backends,
+      );
+      ({ url } = await server.listen());
+    }
+    if (options.worker) {
+      runtime = await detectRuntime(config.worker.runtime);
+      const indices = gpuIndices(config);
+      worker = createWorker(
+        {
+          id: config.worker.id!,
+          home: config.home,
+          workDir: config.worker.work_dir!,
+          resources: {
+            cpus: config.worker.cpus!,
+            memory_mb: config.worker.memory_mb!,
+            gpus: indices.length,
+            labels: config.worker.labels,
+          },
+          gpuIndices: indices,
+          leaseMs: config.worker.lease_ms,
+          heartbeatMs: config.worker.heartbeat_ms,
+          pollMs: 500,
+          concurrency: config.worker.concurrency,
+          version: options.version,
+          host: hostname(),
+        },
+        { ...backends, runtime },
+      );
+      worker.on('task:claimed', (e) =>
+        options.log(`task ${e.task_id}: claimed (attempt ${e.attempt})`),
+      );
+      worker.on('task:finished', (e) =>
+        options.log(
+          `task ${e.task_id}: ${e.outcome}${e.exit_code === null ? '' : ` (exit ${e.exit_code})`}${e.error ? ` — ${e.error.message}` : ''}`,
+        ),
+      );
+      worker.on('error', (e) =>
+        options.log(
+          `worker error${e.task_id ? ` (task ${e.task_id})` : ''} in ${e.where}: ${e.error.message}`,
+        ),
+      );
+      await worker.start();
+    }
+  } catch (err) {
+    await server?.close();
+    await backends.close();
+    throw err;
+  }
+
+  let stopping: Promise<void> | null = null;
+  return {
+    backends,
+    server,
+    url,
+    worker,
+    runtime,
+    stop(stopOptions = {}) {
+      if (stopOptions.force && worker) {
+        return worker.stop({ graceful: false });
+      }
+      stopping ??= (async () => {
+        await worker?.stop({ graceful: true, timeoutMs: stopOptions.timeoutMs ?? 30_000 });
+        await server?.close();
+        await backends.close();
+      })();
+      return stopping;
+    },
+  };
+}
