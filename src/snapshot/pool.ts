@@ -1,9 +1,10 @@
 /**
  * @module snapshot/pool
  * A small worker_threads pool that hashes batches of files, so hashing uses every core while the
- * main thread keeps walking. Batches (many small files, or one large one) amortise the message
- * cost; each worker has at most {@link IN_FLIGHT} batches queued so the pool balances itself: a
- * worker busy on a 100 MB file does not collect the small files another could take.
+ * main thread keeps walking. Batches of paths amortise the message cost; each worker has at most
+ * {@link IN_FLIGHT} batches queued so the pool balances itself: a worker busy on a 100 MB file
+ * does not collect the small files another could take. Answers are compact (one hex string, one
+ * Float64Array of stat data, one status byte per file) so that posting them costs little.
  *
  * Workers run {@link HASH_FILE_SOURCE} from text (`eval: true`), which works the same from the
  * compiled `dist/` and from TypeScript sources under vitest.
@@ -11,23 +12,24 @@
 import { Worker } from 'node:worker_threads';
 
 import { FetchmlError } from '../core/errors.ts';
-import type { HashedFile } from './hash-file.ts';
 import { HASH_FILE_SOURCE } from './hash-file.ts';
 
-/** The answer for one file: its hash, or the error that hashing it raised. */
-export type HashOutcome = HashedFile | { error: string; code?: string };
-
-/** Files to hash: parallel arrays of absolute paths, expected sizes and stat keys. */
-export interface HashRequest {
-  paths: string[];
-  sizes: number[];
-  keys: string[];
+/**
+ * A worker's answer for a batch of paths (see `HASH_FILE_SOURCE`): `hex` holds 64 characters per
+ * path, `stat` `STAT_FIELDS` numbers per path, `codes` one `HASH_*` status per path, and `errors`
+ * `[index, message, code]` triples for the paths whose status is `HASH_ERROR`.
+ */
+export interface HashAnswer {
+  hex: string;
+  stat: Float64Array;
+  codes: Uint8Array;
+  errors: (number | string)[];
 }
 
 interface Batch {
   id: number;
-  req: HashRequest;
-  done: (out: HashOutcome[]) => void;
+  paths: string[];
+  done: (out: HashAnswer) => void;
 }
 
 interface Slot {
@@ -35,7 +37,7 @@ interface Slot {
   inFlight: Map<number, Batch>;
 }
 
-const IN_FLIGHT = 3;
+const IN_FLIGHT = 2;
 
 /** A pool of hashing workers. Always `close()` it (in a `finally`). */
 export class HashPool {
@@ -50,7 +52,7 @@ export class HashPool {
     for (let i = 0; i < Math.max(1, size); i++) {
       const worker = new Worker(HASH_FILE_SOURCE, { eval: true });
       const slot: Slot = { worker, inFlight: new Map() };
-      worker.on('message', (msg: { id: number; out: HashOutcome[] }) => this.onResult(slot, msg));
+      worker.on('message', (msg: HashAnswer & { id: number }) => this.onResult(slot, msg));
       worker.on('error', (err) => this.fail(err));
       worker.on('exit', (code) => {
         if (slot.inFlight.size > 0) {
@@ -68,9 +70,9 @@ export class HashPool {
     return n;
   }
 
-  /** Queues one batch; `done` is called (in the main thread) with one outcome per path. */
-  submit(req: HashRequest, done: (out: HashOutcome[]) => void): void {
-    this.queue.push({ id: this.nextId++, req, done });
+  /** Queues one batch of absolute paths; `done` is called (in the main thread) with the answer. */
+  submit(paths: string[], done: (out: HashAnswer) => void): void {
+    this.queue.push({ id: this.nextId++, paths, done });
     this.dispatch();
   }
 
@@ -96,17 +98,17 @@ export class HashPool {
       if (!best) return;
       const batch = this.queue.shift() as Batch;
       best.inFlight.set(batch.id, batch);
-      best.worker.postMessage({ id: batch.id, ...batch.req });
+      best.worker.postMessage({ id: batch.id, paths: batch.paths });
     }
   }
 
-  private onResult(slot: Slot, msg: { id: number; out: HashOutcome[] }): void {
+  private onResult(slot: Slot, msg: HashAnswer & { id: number }): void {
     const batch = slot.inFlight.get(msg.id);
     if (!batch) return;
     slot.inFlight.delete(msg.id);
     this.dispatch();
     try {
-      batch.done(msg.out);
+      batch.done(msg);
     } catch (err) {
       this.fail(err instanceof Error ? err : new Error(String(err)));
     }

@@ -1,15 +1,17 @@
 /**
  * @module snapshot/snapshot
- * `snapshotTree`: working tree → {@link TreeManifest} + commit id. The walk (./walk.ts) feeds
- * files to the stat cache (./statcache.ts); misses are hashed in the main thread when there are
- * few, or by a worker pool (./pool.ts) started as soon as enough work is pending to pay for it,
- * so hashing overlaps the rest of the walk.
+ * `snapshotTree`: working tree → {@link TreeManifest} + commit id. The walk (./walk.ts) gives
+ * paths in manifest order; a file the stat cache (./statcache.ts) holds a record for is lstat'ed
+ * and, if its stat data still matches, takes the cached hash. Every other file is hashed without
+ * an lstat of its own: in the main thread when there are few, or by a worker pool (./pool.ts)
+ * started as soon as enough work is pending to pay for it, so hashing overlaps the rest of the
+ * walk. The hasher fstats the open file before and after reading it and keeps the hash only when
+ * both agree, so a hash and the stat data recorded with it (and cached) always belong together.
+ * A file that changes while it is read is hashed again (see ./retry.ts), then refused. A file
+ * deleted mid-snapshot is left out with a warning.
  *
- * Consistency: the hasher reads exactly the size the walk's lstat saw and then fstats the open
- * file; only if that fstat still gives the walk's stat key are the hash and key recorded (and
- * cached) together. A file that changes while it is read is re-stat'ed and re-hashed (up to
- * {@link MAX_ATTEMPTS} times), then refused. A file deleted mid-snapshot is left out with a
- * warning.
+ * A warm snapshot with nothing to hash starts no worker, writes the stat cache only when
+ * something in it changed, and allocates little per file: the stat call is most of its cost.
  */
 import { availableParallelism } from 'node:os';
 import { mkdirSync, realpathSync, statSync, writeFileSync } from 'node:fs';
@@ -17,27 +19,40 @@ import { join, relative, resolve, sep } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 
 import { FetchmlError } from '../core/errors.ts';
-import type { TreeEntry, TreeManifest } from '../core/schemas/tree.ts';
-import { READ_CHUNK } from './hash-file.ts';
+import type { FileEntry, TreeEntry, TreeManifest } from '../core/schemas/tree.ts';
+import { HASH_GONE, HASH_OK, READ_CHUNK, STAT_FIELDS } from './hash-file.ts';
 import { commitIdOf, comparePaths, treeSymlinkProblems } from './manifest.ts';
-import type { HashOutcome } from './pool.ts';
+import type { HashAnswer } from './pool.ts';
 import { HashPool } from './pool.ts';
-import type { StatCacheRecord } from './statcache.ts';
-import { loadStatCache, saveStatCache, StatCache, statKey } from './statcache.ts';
+import { appendStatCache, loadStatCache, saveStatCacheColumns, StatCache } from './statcache.ts';
 import { hashWithRetries } from './retry.ts';
+import {
+  CHECK_DIFFERENT,
+  CHECK_GONE,
+  CHECK_SAME,
+  newStatCheck,
+  runStatCheck,
+  StatHelper,
+} from './stat-check.ts';
 import type { SnapshotOptions, SnapshotResult, SnapshotWarning } from './types.ts';
-import type { WalkedFile } from './walk.ts';
 import { walkTree } from './walk.ts';
 
 /** The directory at the tree's root that holds fetchml's own state; never snapshotted. */
 export const STATE_DIR = '.fetchml';
 
 const WIDE = /[\ud800-\uffff]/;
-/** Files at least this large are hashed alone; smaller ones are batched up to this many bytes. */
-const BATCH_BYTES = 4 << 20;
-const BATCH_FILES = 64;
+/** Paths per batch sent to a worker. */
+const BATCH_FILES = 32;
+/** Changed records a stat cache takes appended before it is rewritten (or 1/8 of its size). */
+const APPEND_MIN = 256;
+/** A stat cache at least this large (about 4,000 records) gets a helper thread for its check. */
+const HELPER_MIN_BYTES = 512 << 10;
+/** Numbers per file in a stat check's answers: F stat numbers and the execute bit. */
+const G = 6;
+/** Stat numbers kept per file for the stat cache: size, mtime, ctime, inode, dev. */
+const F = 5;
 
-type FileRec = WalkedFile;
+type MutableFileEntry = { -readonly [K in keyof FileEntry]: FileEntry[K] };
 
 function hostile(problems: SnapshotWarning[]): FetchmlError {
   const first = problems[0] as SnapshotWarning;
@@ -81,6 +96,15 @@ export async function snapshotTree(
     if (rel !== '' && !rel.startsWith('..') && !rel.startsWith(sep))
       excluded.add(rel.split(sep).join('/'));
   }
+  const workers = opts.workers ?? availableParallelism();
+  // A large stat cache means a large warm check: start its helper thread now, so that it starts
+  // up while the cache is read and the tree walked.
+  const helper =
+    cacheFile &&
+    workers >= 2 &&
+    (statSync(cacheFile, { throwIfNoEntry: false })?.size ?? 0) >= HELPER_MIN_BYTES
+      ? new StatHelper()
+      : null;
   const cache = cacheFile ? loadStatCache(cacheFile) : new StatCache('disabled');
   const phases = { loadCache: 0, walk: 0, hash: 0, manifest: 0, saveCache: 0 };
   let mark = started;
@@ -91,75 +115,124 @@ export async function snapshotTree(
   };
   lap('loadCache');
 
-  const workers = opts.workers ?? availableParallelism();
   const threshold = opts.poolThreshold ?? { files: 256, bytes: 16 << 20 };
-  const files: FileRec[] = [];
-  const symlinks: { path: string; target: string }[] = [];
+  const entries: TreeEntry[] = [];
+  // Per file, in walk order: its entry (sha256 '' until known) and F stat numbers in fileStat.
+  const fileEntries: MutableFileEntry[] = [];
+  let fileStat = new Float64Array(Math.max(1024, cache.size + 64) * F);
+  const absOf = (j: number) => `${realRoot}/${(fileEntries[j] as MutableFileEntry).path}`;
+  /** Files that had a cache record (whether it still matched or not), and that record. */
+  const checkFiles: number[] = [];
+  const checkRecords: number[] = [];
+  let known = 0;
+  let symlinkCount = 0;
   const warnings: SnapshotWarning[] = [];
   const problems: SnapshotWarning[] = [];
-  const outcomes = new Map<FileRec, HashOutcome>();
-  let pending: FileRec[] = [];
+  /** Files to hash in the main thread at the end: few misses, or answers to do again. */
+  const redo: number[] = [];
+  let pending: number[] = [];
   let pendingBytes = 0;
   let pool: HashPool | null = null;
   let lastYield = performance.now();
   let cached = 0;
+  let hashed = 0;
+  let hashedBytes = 0;
+  const hashedFiles: number[] = [];
 
-  const submit = (batch: FileRec[]) => {
-    (pool as HashPool).submit(
-      {
-        paths: batch.map((f) => f.abs),
-        sizes: batch.map((f) => f.size),
-        keys: batch.map((f) => statKey(f)),
-      },
-      (out) => batch.forEach((f, i) => outcomes.set(f, out[i] as HashOutcome)),
-    );
+  const record = (
+    j: number,
+    sha256: string,
+    size: number,
+    exec: boolean,
+    st: Float64Array,
+    o: number,
+  ) => {
+    const e = fileEntries[j] as MutableFileEntry;
+    e.sha256 = sha256;
+    e.size = size;
+    e.mode = exec ? 0o755 : 0o644;
+    const p = j * F;
+    fileStat[p] = size;
+    fileStat[p + 1] = st[o + 1] as number;
+    fileStat[p + 2] = st[o + 2] as number;
+    fileStat[p + 3] = st[o + 3] as number;
+    fileStat[p + 4] = st[o + 4] as number;
+    hashed++;
+    hashedBytes += size;
+    hashedFiles.push(j);
+  };
+  const apply = (batch: number[], ans: HashAnswer) => {
+    for (let k = 0; k < batch.length; k++) {
+      const j = batch[k] as number;
+      const code = ans.codes[k];
+      if (code === HASH_OK) {
+        const o = k * STAT_FIELDS;
+        record(
+          j,
+          ans.hex.slice(k * 64, k * 64 + 64),
+          ans.stat[o] as number,
+          ans.stat[o + 5] === 1,
+          ans.stat,
+          o,
+        );
+      } else if (code !== HASH_GONE) {
+        redo.push(j); // changed while read, or an error: the main thread tries again and reports
+      } else {
+        goneWarning(j);
+      }
+    }
+  };
+  const goneWarning = (j: number) => {
+    const e = fileEntries[j] as MutableFileEntry;
+    warnings.push({ path: e.path, reason: 'deleted while the snapshot was taken; left out' });
   };
   const flush = (final: boolean) => {
     if (!pool) {
-      if (workers <= 0 || (pending.length < threshold.files && pendingBytes < threshold.bytes))
+      if (workers <= 0 || (pending.length < threshold.files && pendingBytes < threshold.bytes)) {
         return;
+      }
       pool = new HashPool(workers);
     }
-    let batch: FileRec[] = [];
-    let bytes = 0;
-    for (const f of pending) {
-      if (f.size >= BATCH_BYTES) {
-        submit([f]);
-        continue;
-      }
-      batch.push(f);
-      bytes += f.size;
-      if (batch.length >= BATCH_FILES || bytes >= BATCH_BYTES) {
-        submit(batch);
-        batch = [];
-        bytes = 0;
-      }
+    const p = pool;
+    let i = 0;
+    for (; i + BATCH_FILES <= pending.length; i += BATCH_FILES) {
+      const batch = pending.slice(i, i + BATCH_FILES);
+      p.submit(batch.map(absOf), (ans) => apply(batch, ans));
     }
-    if (final && batch.length > 0) {
-      submit(batch);
-      batch = [];
-      bytes = 0;
+    if (final && i < pending.length) {
+      const batch = pending.slice(i);
+      p.submit(batch.map(absOf), (ans) => apply(batch, ans));
+      i = pending.length;
     }
-    pending = batch;
-    pendingBytes = bytes;
+    pending = pending.slice(i);
+    pendingBytes = 0;
   };
 
   try {
     await walkTree(realRoot, excluded, {
-      file(rec) {
-        const sha = cache.lookup(rec.path, rec);
-        if (sha !== null) {
-          rec.sha256 = sha;
-          cached++;
-        } else {
-          pending.push(rec);
-          pendingBytes += rec.size;
-          if (pending.length >= BATCH_FILES || pendingBytes >= BATCH_BYTES) flush(false);
+      file(path) {
+        const j = fileEntries.length;
+        const e: MutableFileEntry = { path, type: 'file', mode: 0o644, size: 0, sha256: '' };
+        entries.push(e);
+        fileEntries.push(e);
+        if ((j + 1) * F > fileStat.length) {
+          const grown = new Float64Array(fileStat.length * 2);
+          grown.set(fileStat);
+          fileStat = grown;
         }
-        files.push(rec);
+        const ci = cache.indexOf(path);
+        if (ci >= 0) {
+          // Known to the cache: checked by lstat after the walk (see ./stat-check.ts).
+          checkFiles.push(j);
+          checkRecords.push(ci);
+          return;
+        }
+        pending.push(j);
+        if (pending.length >= BATCH_FILES || pendingBytes >= threshold.bytes) flush(false);
       },
       symlink(path, target) {
-        symlinks.push({ path, target });
+        entries.push({ path, type: 'symlink', target });
+        symlinkCount++;
       },
       skipped(path, reason) {
         warnings.push({ path, reason });
@@ -173,80 +246,140 @@ export async function snapshotTree(
         return yieldToLoop();
       },
     });
+    // Files with a cache record: one lstat each, on two threads for a large tree.
+    known = checkFiles.length;
+    if (known > 0) {
+      const job = newStatCheck(
+        realRoot,
+        checkFiles.map((j) => (fileEntries[j] as MutableFileEntry).path),
+      );
+      for (let k = 0; k < known; k++)
+        cache.fieldsInto(checkRecords[k] as number, job.expect, k * F);
+      runStatCheck(job, helper);
+      for (let k = 0; k < known; k++) {
+        const j = checkFiles[k] as number;
+        const status = job.status[k];
+        if (status === CHECK_GONE) continue; // gone or replaced: left out, as if unseen
+        if (status !== CHECK_SAME) {
+          if (status === CHECK_DIFFERENT) pendingBytes += job.found[k * G] as number;
+          pending.push(j);
+          continue;
+        }
+        const e = fileEntries[j] as MutableFileEntry;
+        const o = k * G;
+        e.sha256 = cache.hashOf(checkRecords[k] as number);
+        e.size = job.found[o] as number;
+        e.mode = job.found[o + 5] === 1 ? 0o755 : 0o644;
+        fileStat.set(job.found.subarray(o, o + F), j * F);
+        cached++;
+      }
+    }
     flush(true);
     lap('walk');
     if (pool) await (pool as HashPool).idle();
   } finally {
     if (pool) await (pool as HashPool).close();
+    if (helper) await helper.close();
   }
 
-  // Hash what is left in the main thread, and retry anything that changed while it was read.
+  // Hash what is left in the main thread, and what changed (or failed) while a worker read it.
   const buf = Buffer.allocUnsafe(READ_CHUNK);
-  let hashed = 0;
-  let hashedBytes = 0;
-  const kept: FileRec[] = [];
-  for (const f of files) {
-    if (f.sha256 !== null) {
-      kept.push(f);
-      continue;
-    }
-    const out = hashWithRetries(f, outcomes.get(f), buf);
+  const one = new Float64Array(STAT_FIELDS);
+  for (const j of pool ? redo : [...pending, ...redo]) {
+    const e = fileEntries[j] as MutableFileEntry;
+    const out = hashWithRetries(e.path, absOf(j), buf);
     if (out === null) {
-      warnings.push({ path: f.path, reason: 'deleted while the snapshot was taken; left out' });
+      goneWarning(j);
       continue;
     }
-    f.sha256 = out.sha256;
-    hashed++;
-    hashedBytes += out.size;
-    kept.push(f);
+    one[1] = out.mtimeMs;
+    one[2] = out.ctimeMs;
+    one[3] = out.ino;
+    one[4] = out.dev;
+    record(j, out.sha256, out.size, out.mode === 0o755, one, 0);
   }
-
   lap('hash');
-  const entries: TreeEntry[] = [];
-  for (const f of kept) {
-    entries.push({
-      path: f.path,
-      type: 'file',
-      mode: f.mode,
-      size: f.size,
-      sha256: f.sha256 as string,
-    });
+
+  // Files left without a hash were deleted (or replaced) meanwhile: leave them out.
+  let kept = entries;
+  if (fileEntries.some((e) => e.sha256 === '')) {
+    kept = entries.filter((e) => e.type !== 'file' || e.sha256 !== '');
   }
-  for (const l of symlinks) entries.push({ path: l.path, type: 'symlink', target: l.target });
+  // The walk gives manifest order, so this sort only confirms it (one comparison per entry).
   // UTF-16 order is byte order unless a path holds a code unit >= U+D800: then compare carefully.
-  if (entries.some((e) => WIDE.test(e.path))) entries.sort((a, b) => comparePaths(a.path, b.path));
-  else entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  problems.push(
-    ...treeSymlinkProblems(entries).map((p) => ({
-      path: p.path,
-      reason: `${p.reason}; add it to .mlignore to leave it out of the snapshot`,
-    })),
-  );
+  if (kept.some((e) => WIDE.test(e.path))) kept.sort((a, b) => comparePaths(a.path, b.path));
+  else kept.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  if (symlinkCount > 0) {
+    problems.push(
+      ...treeSymlinkProblems(kept).map((p) => ({
+        path: p.path,
+        reason: `${p.reason}; add it to .mlignore to leave it out of the snapshot`,
+      })),
+    );
+  }
   if (problems.length > 0) throw hostile(problems);
 
-  const manifest: TreeManifest = { version: 1, entries };
+  const manifest: TreeManifest = { version: 1, entries: kept };
   const commitId = commitIdOf(manifest);
 
   lap('manifest');
-  if (cacheFile && (hashed > 0 || cache.size !== cached || cache.status !== 'loaded')) {
+  let files = 0;
+  let bytes = 0;
+  for (const e of fileEntries) {
+    if (e.sha256 === '') continue;
+    files++;
+    bytes += e.size;
+  }
+  // Records that name no file of this snapshot any more (deleted, renamed, now ignored).
+  const stale = cache.size - known;
+  const slack = Math.max(APPEND_MIN, cache.size >> 3);
+  const appendable =
+    cache.status === 'loaded' &&
+    !cache.damaged &&
+    cache.appended + hashed <= slack &&
+    stale <= slack;
+  if (cacheFile && (hashed > 0 || !appendable)) {
     try {
       if (defaultCache) ensureStateDir(realRoot);
-      saveStatCache(cacheFile, kept as StatCacheRecord[]);
+      if (appendable) {
+        // Few changes: append their records rather than rewrite them all.
+        const paths: string[] = [];
+        const hashes: string[] = [];
+        const fields = new Float64Array(hashed * F);
+        for (const j of hashedFiles) {
+          const e = fileEntries[j] as MutableFileEntry;
+          if (e.sha256 === '') continue;
+          fields.set(fileStat.subarray(j * F, j * F + F), paths.length * F);
+          paths.push(e.path);
+          hashes.push(e.sha256);
+        }
+        appendStatCache(cacheFile, paths, hashes, fields.subarray(0, paths.length * F));
+      } else {
+        const paths: string[] = [];
+        const hashes: string[] = [];
+        const fields = new Float64Array(files * F);
+        for (let j = 0; j < fileEntries.length; j++) {
+          const e = fileEntries[j] as MutableFileEntry;
+          if (e.sha256 === '') continue;
+          fields.set(fileStat.subarray(j * F, j * F + F), paths.length * F);
+          paths.push(e.path);
+          hashes.push(e.sha256);
+        }
+        saveStatCacheColumns(cacheFile, paths, hashes, fields);
+      }
     } catch (err) {
       warnings.push({ path: cacheFile, reason: `stat cache not saved: ${(err as Error).message}` });
     }
   }
 
   lap('saveCache');
-  let bytes = 0;
-  for (const f of kept) bytes += f.size;
   return {
     manifest,
     commitId,
     warnings,
     stats: {
-      files: kept.length,
-      symlinks: symlinks.length,
+      files,
+      symlinks: symlinkCount,
       bytes,
       hashed,
       hashedBytes,

@@ -4,13 +4,22 @@
  * is unchanged is never read again. It is only ever an optimisation: a missing, truncated,
  * corrupt or other-version file is ignored (and rebuilt by the next save), never trusted.
  *
- * Format (version 2), written atomically (temp file + rename), all numbers little-endian:
+ * Format (version 3), all numbers little-endian:
  * ```
  * FETCHML-STATCACHE 3\n
  * <stamp_ms> <count> <paths_bytes> <sha256 of body>\n
  * body: count × 5 float64 (size, mtime_ms, ctime_ms, ino, dev) | count × 64 hex sha256
  *       | the paths, UTF-8, joined by NUL (paths cannot hold NUL)
+ * then any number of appended segments, each with the same layout and its own checksum:
+ * +<stamp_ms> <count> <paths_bytes> <sha256 of segment body>\n<segment body>
  * ```
+ * A full save writes the file atomically (temp file + rename). When a snapshot re-hashed only a
+ * few files, their records are appended as a segment instead ({@link appendStatCache}): a later
+ * record for a path replaces an earlier one, and rewriting 20k records (plus the filesystem's
+ * flush on rename) to record one changed file would cost more than the rest of a warm snapshot.
+ * A segment that is cut short or fails its checksum (a crash, two writers at once) ends the
+ * file there: the records before it stand, and `damaged` asks the next save to rewrite it all.
+ *
  * Binary because loading and comparing is most of a warm snapshot's own work: the doubles are
  * one copy into a Float64Array, the hashes one latin1 string sliced per hit, the paths one split;
  * a lookup compares five doubles and allocates nothing but the slice.
@@ -26,6 +35,7 @@
 import { createHash } from 'node:crypto';
 import {
   closeSync,
+  constants,
   fstatSync,
   mkdirSync,
   openSync,
@@ -62,14 +72,27 @@ export type StatCacheStatus = 'loaded' | 'missing' | 'corrupt' | 'disabled';
 /** A loaded stat cache (possibly empty). */
 export class StatCache {
   readonly status: StatCacheStatus;
+  /** Records in appended segments (including replaced ones): how far the file is from compact. */
+  readonly appended: number;
+  /** True when a damaged segment was left out: the next save should rewrite the file. */
+  readonly damaged: boolean;
   private readonly index = new Map<string, number>();
   private readonly fields: Float64Array;
   private readonly hashes: string;
 
-  constructor(status: StatCacheStatus, paths: string[] = [], fields?: Float64Array, hashes = '') {
+  constructor(
+    status: StatCacheStatus,
+    paths: string[] = [],
+    fields?: Float64Array,
+    hashes = '',
+    appended = 0,
+    damaged = false,
+  ) {
     this.status = status;
     this.fields = fields ?? new Float64Array(0);
     this.hashes = hashes;
+    this.appended = appended;
+    this.damaged = damaged;
     for (let i = 0; i < paths.length; i++) this.index.set(paths[i] as string, i);
   }
 
@@ -82,6 +105,26 @@ export class StatCache {
   lookup(path: string, st: StatFields): string | null {
     const i = this.index.get(path);
     if (i === undefined) return null;
+    return this.hashAt(i, st);
+  }
+
+  /** The record number of `path`, or -1: a file without a record needs no stat to be looked up. */
+  indexOf(path: string): number {
+    return this.index.get(path) ?? -1;
+  }
+
+  /** The sha256 of record `i` (from {@link indexOf}), unchecked. */
+  hashOf(i: number): string {
+    return this.hashes.slice(i * 64, i * 64 + 64);
+  }
+
+  /** Copies record `i`'s stat data (size, mtime, ctime, ino, dev) into `out` at `at`. */
+  fieldsInto(i: number, out: Float64Array, at: number): void {
+    out.set(this.fields.subarray(i * FIELDS, i * FIELDS + FIELDS), at);
+  }
+
+  /** The sha256 of record `i` (from {@link indexOf}) if it matches `st` exactly, else null. */
+  hashAt(i: number, st: StatFields): string | null {
     const f = this.fields;
     const o = i * FIELDS;
     if (
@@ -97,24 +140,20 @@ export class StatCache {
   }
 }
 
-/**
- * Reads a stat cache file. Never throws for bad content: anything that is not a complete,
- * checksummed version-3 file gives an empty cache with status `corrupt` (`missing` if absent).
- */
-export function loadStatCache(file: string): StatCache {
-  let buf: Buffer;
-  try {
-    buf = readFileSync(file);
-  } catch {
-    return new StatCache('missing');
-  }
-  const corrupt = new StatCache('corrupt');
-  if (buf.length < MAGIC.length || buf.toString('latin1', 0, MAGIC.length) !== MAGIC) {
-    return corrupt;
-  }
-  const headerEnd = buf.indexOf(10, MAGIC.length);
-  if (headerEnd < 0) return corrupt;
-  const header = buf.toString('latin1', MAGIC.length, headerEnd).split(' ');
+/** One parsed body (base or segment), or null when it does not check out. */
+interface Part {
+  count: number;
+  fields: Buffer;
+  hashes: string;
+  paths: string[];
+  end: number;
+}
+
+/** Parses the header line and body starting at `at` (`lead` is the header's first character). */
+function parsePart(buf: Buffer, at: number, lead: string): Part | null {
+  const headerEnd = buf.indexOf(10, at);
+  if (headerEnd < 0 || buf.toString('latin1', at, at + lead.length) !== lead) return null;
+  const header = buf.toString('latin1', at + lead.length, headerEnd).split(' ');
   const count = Number(header[1]);
   const pathBytes = Number(header[2]);
   if (
@@ -125,18 +164,64 @@ export function loadStatCache(file: string): StatCache {
     pathBytes < 0 ||
     !/^[0-9a-f]{64}$/.test(header[3] ?? '')
   ) {
-    return corrupt;
+    return null;
   }
-  const body = buf.subarray(headerEnd + 1);
-  if (body.length !== count * RECORD + pathBytes) return corrupt;
-  if (createHash('sha256').update(body).digest('hex') !== header[3]) return corrupt;
-  if (count === 0) return new StatCache('loaded');
-  const fields = new Float64Array(count * FIELDS);
-  Buffer.from(fields.buffer).set(body.subarray(0, count * FIELDS * 8));
+  const start = headerEnd + 1;
+  const end = start + count * RECORD + pathBytes;
+  if (end > buf.length) return null;
+  const body = buf.subarray(start, end);
+  if (createHash('sha256').update(body).digest('hex') !== header[3]) return null;
   const hashes = body.toString('latin1', count * FIELDS * 8, count * RECORD);
-  const paths = body.toString('utf8', count * RECORD).split('\0');
-  if (paths.length !== count || !/^[0-9a-f]*$/.test(hashes)) return corrupt;
-  return new StatCache('loaded', paths, fields, hashes);
+  const paths = count === 0 ? [] : body.toString('utf8', count * RECORD).split('\0');
+  if (paths.length !== count || !/^[0-9a-f]*$/.test(hashes)) return null;
+  return { count, fields: body.subarray(0, count * FIELDS * 8), hashes, paths, end };
+}
+
+/**
+ * Reads a stat cache file. Never throws for bad content: anything that does not start with a
+ * complete, checksummed version-3 body gives an empty cache with status `corrupt` (`missing` if
+ * absent); a damaged appended segment ends the file (see the module doc).
+ */
+export function loadStatCache(file: string): StatCache {
+  let buf: Buffer;
+  try {
+    buf = readFileSync(file);
+  } catch {
+    return new StatCache('missing');
+  }
+  if (buf.length < MAGIC.length || buf.toString('latin1', 0, MAGIC.length) !== MAGIC) {
+    return new StatCache('corrupt');
+  }
+  const base = parsePart(buf, MAGIC.length, '');
+  // The base must fill the file up to the first segment: a truncated base is corrupt.
+  if (!base || (base.end !== buf.length && buf[base.end] !== 0x2b)) {
+    return new StatCache('corrupt');
+  }
+  const parts = [base];
+  let damaged = false;
+  for (let at = base.end; at < buf.length;) {
+    const seg = parsePart(buf, at, '+');
+    if (!seg) {
+      damaged = true;
+      break;
+    }
+    parts.push(seg);
+    at = seg.end;
+  }
+  let count = 0;
+  for (const p of parts) count += p.count;
+  if (count === 0) return new StatCache('loaded', [], undefined, '', 0, damaged);
+  const fields = new Float64Array(count * FIELDS);
+  const bytes = Buffer.from(fields.buffer);
+  let o = 0;
+  for (const p of parts) {
+    bytes.set(p.fields, o);
+    o += p.fields.length;
+  }
+  const only = parts.length === 1;
+  const paths = only ? base.paths : parts.flatMap((p) => p.paths);
+  const hashes = only ? base.hashes : parts.map((p) => p.hashes).join('');
+  return new StatCache('loaded', paths, fields, hashes, count - base.count, damaged);
 }
 
 /**
@@ -144,41 +229,144 @@ export function loadStatCache(file: string): StatCache {
  * parent directory. Returns how many records were written.
  */
 export function saveStatCache(file: string, records: readonly StatCacheRecord[]): number {
+  const fields = new Float64Array(records.length * FIELDS);
+  let o = 0;
+  for (const r of records) {
+    fields[o++] = r.size;
+    fields[o++] = r.mtimeMs;
+    fields[o++] = r.ctimeMs;
+    fields[o++] = r.ino;
+    fields[o++] = r.dev;
+  }
+  return saveStatCacheColumns(
+    file,
+    records.map((r) => r.path),
+    records.map((r) => r.sha256),
+    fields,
+  );
+}
+
+/**
+ * {@link saveStatCache} for records held as columns: `paths[i]` and `hashes[i]` with the stat data
+ * at `fields[5i..5i+4]` (size, mtime, ctime, inode, dev).
+ */
+export function saveStatCacheColumns(
+  file: string,
+  paths: readonly string[],
+  hashes: readonly string[],
+  fields: Float64Array,
+): number {
   mkdirSync(dirname(file), { recursive: true });
   const tmp = `${file}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
   const fd = openSync(tmp, 'wx', 0o600);
   let closed = false;
   try {
     const stamp = fstatSync(fd).mtimeMs;
-    const kept = records.filter((r) => r.mtimeMs < stamp);
-    const count = kept.length;
-    const paths = Buffer.from(kept.map((r) => r.path).join('\0'), 'utf8');
-    const fields = new Float64Array(count * FIELDS);
-    let o = 0;
-    for (const r of kept) {
-      fields[o++] = r.size;
-      fields[o++] = r.mtimeMs;
-      fields[o++] = r.ctimeMs;
-      fields[o++] = r.ino;
-      fields[o++] = r.dev;
+    let keptPaths = paths;
+    let keptHashes = hashes;
+    let keptFields = fields;
+    let racy = 0;
+    for (let i = 0; i < paths.length; i++)
+      if (!((fields[i * FIELDS + 1] as number) < stamp)) racy++;
+    if (racy > 0) {
+      const n = paths.length - racy;
+      const p: string[] = [];
+      const h: string[] = [];
+      const f = new Float64Array(n * FIELDS);
+      for (let i = 0; i < paths.length; i++) {
+        if (!((fields[i * FIELDS + 1] as number) < stamp)) continue;
+        f.set(fields.subarray(i * FIELDS, i * FIELDS + FIELDS), p.length * FIELDS);
+        p.push(paths[i] as string);
+        h.push(hashes[i] as string);
+      }
+      keptPaths = p;
+      keptHashes = h;
+      keptFields = f;
     }
-    const body = Buffer.concat([
-      Buffer.from(fields.buffer),
-      Buffer.from(kept.map((r) => r.sha256).join(''), 'latin1'),
-      paths,
-    ]);
-    const sum = createHash('sha256').update(body).digest('hex');
-    writeAll(fd, Buffer.from(`${MAGIC}${stamp} ${count} ${paths.length} ${sum}\n`, 'latin1'));
-    writeAll(fd, body);
+    writeAll(fd, encodePart(MAGIC, stamp, keptPaths, keptHashes, keptFields));
     closeSync(fd);
     closed = true;
     renameSync(tmp, file);
-    return count;
+    return keptPaths.length;
   } catch (err) {
     if (!closed) closeSync(fd);
     rmSync(tmp, { force: true });
     throw err;
   }
+}
+
+/** The columns without the records whose mtime is not older than `stamp` (racy, see above). */
+function notRacy(
+  stamp: number,
+  paths: readonly string[],
+  hashes: readonly string[],
+  fields: Float64Array,
+): [readonly string[], readonly string[], Float64Array] {
+  let racy = 0;
+  for (let i = 0; i < paths.length; i++) if (!((fields[i * FIELDS + 1] as number) < stamp)) racy++;
+  if (racy === 0) return [paths, hashes, fields];
+  const p: string[] = [];
+  const h: string[] = [];
+  const f = new Float64Array((paths.length - racy) * FIELDS);
+  for (let i = 0; i < paths.length; i++) {
+    if (!((fields[i * FIELDS + 1] as number) < stamp)) continue;
+    f.set(fields.subarray(i * FIELDS, i * FIELDS + FIELDS), p.length * FIELDS);
+    p.push(paths[i] as string);
+    h.push(hashes[i] as string);
+  }
+  return [p, h, f];
+}
+
+/** A header line (after `lead`) and body for the given records. */
+function encodePart(
+  lead: string,
+  stamp: number,
+  paths: readonly string[],
+  hashes: readonly string[],
+  fields: Float64Array,
+): Buffer {
+  const count = paths.length;
+  const pathBytes = Buffer.from(paths.join('\0'), 'utf8');
+  const body = Buffer.concat([
+    Buffer.from(fields.buffer, fields.byteOffset, count * FIELDS * 8),
+    Buffer.from(hashes.join(''), 'latin1'),
+    pathBytes,
+  ]);
+  const sum = createHash('sha256').update(body).digest('hex');
+  const header = Buffer.from(`${lead}${stamp} ${count} ${pathBytes.length} ${sum}\n`, 'latin1');
+  return Buffer.concat([header, body]);
+}
+
+/**
+ * Appends records (columns as for {@link saveStatCacheColumns}) to an existing cache file as one
+ * segment, leaving out racy ones. The stamp comes from a temp file made next to it, so it is
+ * the filesystem's clock. Returns how many records were appended.
+ */
+export function appendStatCache(
+  file: string,
+  paths: readonly string[],
+  hashes: readonly string[],
+  fields: Float64Array,
+): number {
+  const tmp = `${file}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
+  const probe = openSync(tmp, 'wx', 0o600);
+  let stamp: number;
+  try {
+    stamp = fstatSync(probe).mtimeMs;
+  } finally {
+    closeSync(probe);
+    rmSync(tmp, { force: true });
+  }
+  const [keptPaths, keptHashes, keptFields] = notRacy(stamp, paths, hashes, fields);
+  if (keptPaths.length === 0) return 0;
+  const fd = openSync(file, constants.O_WRONLY | constants.O_APPEND); // never creates it
+  try {
+    // One write: appends from several processes cannot interleave within it.
+    writeAll(fd, encodePart('+', stamp, keptPaths, keptHashes, keptFields));
+  } finally {
+    closeSync(fd);
+  }
+  return keptPaths.length;
 }
 
 function writeAll(fd: number, data: Buffer): void {
