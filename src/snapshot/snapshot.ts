@@ -45,6 +45,8 @@ const WIDE = /[\ud800-\uffff]/;
 const BATCH_FILES = 32;
 /** Changed records a stat cache takes appended before it is rewritten (or 1/8 of its size). */
 const APPEND_MIN = 256;
+/** Appended segments a stat cache takes before it is rewritten. */
+const APPEND_SEGMENTS = 32;
 /** A stat cache at least this large (about 4,000 records) gets a helper thread for its check. */
 const HELPER_MIN_BYTES = 512 << 10;
 /** Numbers per file in a stat check's answers: F stat numbers and the execute bit. */
@@ -336,6 +338,7 @@ export async function snapshotTree(
   const appendable =
     cache.status === 'loaded' &&
     !cache.damaged &&
+    cache.segments < APPEND_SEGMENTS &&
     cache.appended + hashed <= slack &&
     stale <= slack;
   if (cacheFile && (hashed > 0 || !appendable)) {

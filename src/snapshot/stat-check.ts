@@ -22,7 +22,7 @@ export const CHECK_GONE = 3;
 const E = 5;
 const G = 6;
 /** Files claimed at a time. */
-const CHUNK = 256;
+const CHUNK = 128;
 
 /**
  * The shared loop: claims chunks of `n` files until none are left, lstat()s each and compares it

@@ -76,6 +76,8 @@ export class StatCache {
   readonly appended: number;
   /** True when a damaged segment was left out: the next save should rewrite the file. */
   readonly damaged: boolean;
+  /** Appended segments read (each costs a little to load: a few dozen make a rewrite due). */
+  readonly segments: number;
   private readonly index = new Map<string, number>();
   private readonly fields: Float64Array;
   private readonly hashes: string;
@@ -87,12 +89,14 @@ export class StatCache {
     hashes = '',
     appended = 0,
     damaged = false,
+    segments = 0,
   ) {
     this.status = status;
     this.fields = fields ?? new Float64Array(0);
     this.hashes = hashes;
     this.appended = appended;
     this.damaged = damaged;
+    this.segments = segments;
     for (let i = 0; i < paths.length; i++) this.index.set(paths[i] as string, i);
   }
 
@@ -210,7 +214,7 @@ export function loadStatCache(file: string): StatCache {
   }
   let count = 0;
   for (const p of parts) count += p.count;
-  if (count === 0) return new StatCache('loaded', [], undefined, '', 0, damaged);
+  if (count === 0) return new StatCache('loaded', [], undefined, '', 0, damaged, parts.length - 1);
   const fields = new Float64Array(count * FIELDS);
   const bytes = Buffer.from(fields.buffer);
   let o = 0;
@@ -221,7 +225,15 @@ export function loadStatCache(file: string): StatCache {
   const only = parts.length === 1;
   const paths = only ? base.paths : parts.flatMap((p) => p.paths);
   const hashes = only ? base.hashes : parts.map((p) => p.hashes).join('');
-  return new StatCache('loaded', paths, fields, hashes, count - base.count, damaged);
+  return new StatCache(
+    'loaded',
+    paths,
+    fields,
+    hashes,
+    count - base.count,
+    damaged,
+    parts.length - 1,
+  );
 }
 
 /**
