@@ -272,7 +272,13 @@ export async function snapshotTree(
         e.sha256 = cache.hashOf(checkRecords[k] as number);
         e.size = job.found[o] as number;
         e.mode = job.found[o + 5] === 1 ? 0o755 : 0o644;
-        fileStat.set(job.found.subarray(o, o + F), j * F);
+        const found = job.found;
+        const p = j * F;
+        fileStat[p] = found[o] as number;
+        fileStat[p + 1] = found[o + 1] as number;
+        fileStat[p + 2] = found[o + 2] as number;
+        fileStat[p + 3] = found[o + 3] as number;
+        fileStat[p + 4] = found[o + 4] as number;
         cached++;
       }
     }

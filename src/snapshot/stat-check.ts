@@ -40,13 +40,10 @@ function checkChunks(lstatSync, root, paths, n, expect, found, status, ctl) {
       try {
         st = lstatSync(root + '/' + paths[i], opts);
       } catch {
-        st = undefined; // unreadable: the hasher reports it
-      }
-      if (st === undefined) {
-        status[i] = ${CHECK_DIFFERENT};
+        status[i] = ${CHECK_DIFFERENT}; // unreadable: the hasher reports it
         continue;
       }
-      if (!st.isFile()) {
+      if (st === undefined || !st.isFile()) {
         status[i] = ${CHECK_GONE};
         continue;
       }

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { age, cleanup, makeTree, tempDir } from '../../test/snapshot/helpers.ts';
 import { loadStatCache, saveStatCache, snapshotTree } from './index.ts';
+import { appendStatCache } from './statcache.ts';
 
 afterEach(cleanup);
 
@@ -126,5 +127,56 @@ describe('stat cache', () => {
     expect(loadStatCache(join(dir, 'absent')).status).toBe('missing');
     saveStatCache(file, []);
     expect(loadStatCache(file)).toMatchObject({ status: 'loaded', size: 0 });
+  });
+
+  it('appends the records of a few changed files; a later record wins; a torn segment ends the file', () => {
+    const dir = tempDir();
+    const file = join(dir, 'c');
+    const st = (n: number) => ({
+      size: n,
+      mtimeMs: 1_700_000_000_000 + n,
+      ctimeMs: n,
+      ino: n,
+      dev: 1,
+    });
+    saveStatCache(file, [
+      { path: 'a', sha256: 'a'.repeat(64), ...st(1) },
+      { path: 'b', sha256: 'b'.repeat(64), ...st(2) },
+    ]);
+    const fields = new Float64Array([3, 1_700_000_000_003, 3, 3, 1]);
+    expect(appendStatCache(file, ['b'], ['c'.repeat(64)], fields)).toBe(1);
+    const cache = loadStatCache(file);
+    expect(cache).toMatchObject({
+      status: 'loaded',
+      size: 2,
+      segments: 1,
+      appended: 1,
+      damaged: false,
+    });
+    expect(cache.lookup('b', st(2))).toBeNull();
+    expect(cache.lookup('b', st(3))).toBe('c'.repeat(64));
+    expect(cache.lookup('a', st(1))).toBe('a'.repeat(64));
+    // A racy record is not appended.
+    const racy = new Float64Array([4, Date.now() + 3_600_000, 4, 4, 1]);
+    expect(appendStatCache(file, ['d'], ['d'.repeat(64)], racy)).toBe(0);
+    // A torn append: the records before it stand, and the next save is asked to rewrite.
+    truncateSync(file, readFileSync(file).length - 5);
+    expect(loadStatCache(file)).toMatchObject({ status: 'loaded', size: 2, damaged: true });
+    expect(loadStatCache(file).lookup('b', st(2))).toBe('b'.repeat(64));
+  });
+
+  it('a warm snapshot after one change appends to the cache rather than rewriting it', async () => {
+    const root = makeTree(spec(20));
+    await snapshotTree(root);
+    const file = join(root, '.fetchml/statcache');
+    const before = readFileSync(file);
+    writeFileSync(join(root, 'dir1/file1.txt'), 'changed\n');
+    age(root, ['dir1/file1.txt'], 60);
+    expect((await snapshotTree(root)).stats).toMatchObject({ hashed: 1, cached: 19 });
+    const after = readFileSync(file);
+    expect(after.subarray(0, before.length).equals(before)).toBe(true);
+    expect(loadStatCache(file)).toMatchObject({ segments: 1, size: 20 });
+    expect((await snapshotTree(root)).stats).toMatchObject({ hashed: 0, cached: 20 });
+    expect(readFileSync(file).length).toBe(after.length); // nothing changed: nothing written
   });
 });

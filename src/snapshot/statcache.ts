@@ -124,7 +124,13 @@ export class StatCache {
 
   /** Copies record `i`'s stat data (size, mtime, ctime, ino, dev) into `out` at `at`. */
   fieldsInto(i: number, out: Float64Array, at: number): void {
-    out.set(this.fields.subarray(i * FIELDS, i * FIELDS + FIELDS), at);
+    const f = this.fields;
+    const o = i * FIELDS;
+    out[at] = f[o] as number;
+    out[at + 1] = f[o + 1] as number;
+    out[at + 2] = f[o + 2] as number;
+    out[at + 3] = f[o + 3] as number;
+    out[at + 4] = f[o + 4] as number;
   }
 
   /** The sha256 of record `i` (from {@link indexOf}) if it matches `st` exactly, else null. */

@@ -114,6 +114,9 @@ export async function walkTree(
   sink: WalkSink,
 ): Promise<void> {
   const stack: Frame[] = [];
+  // Directories that hold an excluded path: only their entries need the (string-hashing) test.
+  const excludedIn = new Set<string>();
+  for (const p of excluded) excludedIn.add(p.includes('/') ? p.slice(0, p.lastIndexOf('/')) : '');
   const open = (rel: string, abs: string, parent: IgnoreLevel | null): Frame | null => {
     let dirents: Dirent[];
     try {
@@ -138,11 +141,12 @@ export async function walkTree(
     const kept: Dirent[] = [];
     const kinds: number[] = [];
     let wide = false;
+    const checkExcluded = excludedIn.has(rel);
     for (const d of dirents) {
       const name = d.name;
       if (name === '.git') continue;
       const path = rel === '' ? name : `${rel}/${name}`;
-      if (excluded.has(path)) continue;
+      if (checkExcluded && excluded.has(path)) continue;
       let kind = d.isFile()
         ? FILE
         : d.isDirectory()
