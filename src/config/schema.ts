@@ -44,6 +44,9 @@ const Server = z
     body_limit_mb: SizeMb.default(64).describe(
       'Largest request body accepted, in MiB (or a size such as 512m, 1g). Default 64.',
     ),
+    reap_interval_ms: PositiveInt.optional().describe(
+      'How often the server re-queues tasks whose worker lease expired (a worker that died), in ms. Default 5000.',
+    ),
   })
   .prefault({});
 

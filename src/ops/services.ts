@@ -60,6 +60,9 @@ export async function startServices(
           port: config.server.port,
           tls: config.server.tls,
           bodyLimitMb: config.server.body_limit_mb,
+          ...(config.server.reap_interval_ms === undefined
+            ? {}
+            : { reapIntervalMs: config.server.reap_interval_ms }),
           version: options.version,
         },
         backends,

@@ -9,6 +9,8 @@
  * Integers are bound through `CAST(? AS INTEGER)`: better-sqlite3 binds every JS number as REAL,
  * which `json_set` would write as `1.0`.
  */
+import type { Statement } from 'better-sqlite3';
+
 import { FetchmlError } from '../../core/errors.ts';
 import { formatIssues } from '../../core/schemas/common.ts';
 import { Task } from '../../core/schemas/task.ts';
@@ -65,9 +67,19 @@ export function insertTask(db: SqliteDatabase, task: Task): void {
   );
 }
 
+/**
+ * The task lookup, prepared once per connection: it is the hot read (`GET /v1/tasks/:id`, every
+ * status poll), and preparing the statement cost more than running it.
+ */
+const selectTaskStatements = new WeakMap<SqliteDatabase, Statement<[string], TaskRow>>();
+
 export function selectTask(db: SqliteDatabase, id: string): Task | null {
-  const row = db.prepare('SELECT id, task_json FROM tasks WHERE id = ?').get(id) as
-    TaskRow | undefined;
+  let statement = selectTaskStatements.get(db);
+  if (statement === undefined) {
+    statement = db.prepare<[string], TaskRow>('SELECT id, task_json FROM tasks WHERE id = ?');
+    selectTaskStatements.set(db, statement);
+  }
+  const row = statement.get(id);
   return row === undefined ? null : decodeTask(row);
 }
 
