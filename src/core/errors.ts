@@ -42,6 +42,10 @@ export const ERROR_CATALOGUE = {
   ML_ERR_TASK_SPAWN_FAILED: { status: 422, title: 'The job could not be started' },
   ML_ERR_STAGING_FAILED: { status: 500, title: 'The worker could not stage the job' },
   ML_ERR_DATASET_UNAVAILABLE: { status: 424, title: 'A dataset of the job is not available' },
+  ML_ERR_IMAGE_UNAVAILABLE: {
+    status: 424,
+    title: 'The container image of the job is not available',
+  },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

@@ -9,6 +9,7 @@ import type { Command } from 'commander';
 import type { ProgramIo } from '../cli/shared/output.ts';
 import { createProgram, examples, runProgram } from '../cli/shared/program.ts';
 import { registerConfigCommands } from './commands/config.ts';
+import { registerDoctorCommand } from './commands/doctor.ts';
 import { registerServeCommands } from './commands/serve.ts';
 import { createOpsContext, type OpsContext } from './context.ts';
 
@@ -16,6 +17,7 @@ import { createOpsContext, type OpsContext } from './context.ts';
 const COMMAND_GROUPS: ReadonlyArray<(program: Command, ctx: OpsContext) => void> = [
   registerServeCommands,
   registerConfigCommands,
+  registerDoctorCommand,
 ];
 
 /** Builds the `fetchml` program for one run (nothing is shared between runs). */

@@ -11,6 +11,7 @@ import { hostname } from 'node:os';
 
 import type { Config } from '../config/index.ts';
 import { detectRuntime } from '../runtime/index.ts';
+import { detectGpus } from '../scheduler/gpus.ts';
 import type { Runtime } from '../runtime/types.ts';
 import { createServer, type FetchmlServer } from '../server/index.ts';
 import { createWorker, type FetchmlWorker } from '../worker/index.ts';
@@ -35,10 +36,17 @@ export interface RunningServices {
   stop(options?: { force?: boolean; timeoutMs?: number }): Promise<void>;
 }
 
-function gpuIndices(config: Config): number[] {
-  const gpus = config.worker.gpus;
-  // 'auto' detection (nvidia-smi) arrives with the GPU scheduler; until then auto offers none.
-  return Array.isArray(gpus) ? gpus : [];
+/** The GPU indices this worker offers: the config list, none, or nvidia-smi's inventory. */
+async function gpuIndices(config: Config, log: (line: string) => void): Promise<number[]> {
+  const inventory = await detectGpus(config.worker.gpus, { path: process.env['PATH'] });
+  if (
+    config.worker.gpus === 'auto' &&
+    inventory.problem &&
+    inventory.problem !== 'nvidia-smi not found'
+  ) {
+    log(`warning: no GPUs offered: ${inventory.problem}`);
+  }
+  return inventory.indices;
 }
 
 /** Opens the backends and starts what `options` asks for. */
@@ -70,8 +78,16 @@ export async function startServices(
       ({ url } = await server.listen());
     }
     if (options.worker) {
-      runtime = await detectRuntime(config.worker.runtime);
-      const indices = gpuIndices(config);
+      const workerId = config.worker.id!;
+      runtime = await detectRuntime(config.worker.runtime, {
+        podman: { workerId },
+        docker: { workerId },
+      });
+      // Containers a crashed previous run of this worker left behind (same worker id).
+      const stale = (await runtime.cleanupStale?.(workerId)) ?? [];
+      if (stale.length > 0)
+        options.log(`removed ${stale.length} stale containers: ${stale.join(', ')}`);
+      const indices = await gpuIndices(config, options.log);
       worker = createWorker(
         {
           id: config.worker.id!,

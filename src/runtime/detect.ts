@@ -2,13 +2,16 @@
  * @module runtime/detect
  * Picks the runtime the worker uses, and describes it for `status` and `doctor`.
  *
- * `auto` takes the strongest isolation that works here: podman > docker > sandbox > process.
- * podman and docker are not implemented yet, so `auto` skips them and an explicit request for one
- * fails with ML_ERR_RUNTIME_UNAVAILABLE rather than silently running something weaker. An explicit
- * `sandbox` that cannot run fails the same way; only `auto` may fall back to `process`, and that
- * runtime's warnings say so.
+ * `auto` takes the strongest isolation that works here: podman (a trial container starts) >
+ * docker (an engine answers `docker info`) > sandbox (bwrap can create namespaces) > process. An
+ * explicit runtime that cannot run fails with ML_ERR_RUNTIME_UNAVAILABLE (saying why and what to
+ * do) rather than silently running something weaker; only `auto` may fall back to `process`, and
+ * that runtime's warnings say so.
  */
 import { FetchmlError } from '../core/errors.ts';
+import { DockerRuntime } from './docker/docker-runtime.ts';
+import type { OciOptions } from './oci/oci-runtime.ts';
+import { PodmanRuntime } from './podman/podman-runtime.ts';
 import { ProcessRuntime } from './process/process-runtime.ts';
 import type { ProcessOptions } from './process/process-runtime.ts';
 import { SandboxRuntime } from './sandbox/sandbox-runtime.ts';
@@ -22,15 +25,16 @@ export interface DetectOptions {
   which?: Which;
   sandbox?: SandboxOptions;
   process?: ProcessOptions;
+  podman?: OciOptions;
+  docker?: OciOptions;
 }
 
 /** Runtimes in `auto` order, strongest isolation first. */
 export const AUTO_ORDER: readonly RuntimeName[] = ['podman', 'docker', 'sandbox', 'process'];
 
-/** Runtimes this build can construct. */
-const IMPLEMENTED: ReadonlySet<RuntimeName> = new Set(['sandbox', 'process']);
-
 function create(name: RuntimeName, options: DetectOptions): Runtime | null {
+  if (name === 'podman') return new PodmanRuntime({ which: options.which, ...options.podman });
+  if (name === 'docker') return new DockerRuntime({ which: options.which, ...options.docker });
   if (name === 'sandbox') return new SandboxRuntime({ which: options.which, ...options.sandbox });
   if (name === 'process') return new ProcessRuntime(options.process);
   return null;
@@ -67,8 +71,8 @@ export async function detectRuntime(
     return runtime;
   }
   for (const name of AUTO_ORDER) {
-    if (!IMPLEMENTED.has(name)) continue;
-    const runtime = create(name, options) as Runtime;
+    const runtime = create(name, options);
+    if (runtime === null) continue;
     if ((await runtime.available()).ok) return runtime;
   }
   // Unreachable: `process` is always available.

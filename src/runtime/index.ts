@@ -1,11 +1,12 @@
 /**
  * @module runtime
- * Public surface of the job runtimes: the {@link Runtime} contract, the `sandbox` (bubblewrap) and
- * `process` implementations, and detection. The worker depends on this module only.
+ * Public surface of the job runtimes: the {@link Runtime} contract, the `podman` and `docker`
+ * (container), `sandbox` (bubblewrap) and `process` implementations, and detection. The worker depends on this module only.
  */
 export type {
   Availability,
   DatasetMount,
+  ImageInfo,
   Isolation,
   LimitEnforcement,
   LimitReport,
@@ -26,5 +27,9 @@ export { SandboxRuntime } from './sandbox/sandbox-runtime.ts';
 export type { SandboxOptions } from './sandbox/sandbox-runtime.ts';
 export { PROCESS_RUNTIME_WARNING, ProcessRuntime } from './process/process-runtime.ts';
 export type { ProcessOptions } from './process/process-runtime.ts';
+export { PodmanRuntime, podmanAdvice, RUNC_CONTAINERS_CONF } from './podman/podman-runtime.ts';
+export { DockerRuntime } from './docker/docker-runtime.ts';
+export type { OciOptions } from './oci/oci-runtime.ts';
+export { engineEnvFrom } from './oci/cli.ts';
 export { makeWhich } from './which.ts';
 export type { Which } from './which.ts';

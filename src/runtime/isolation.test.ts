@@ -86,11 +86,13 @@ for (const target of suiteTargets()) {
       await withServer(async (port) => {
         const out = collector();
         const r = await rt.run(
-          makeSpec(fx, ['python3', '-c', connectPy(port)], { onOutput: out.onOutput }),
+          makeSpec(fx, ['python3', '-c', connectPy(port, target.hostForNoNetwork)], {
+            onOutput: out.onOutput,
+          }),
         );
         expect(out.stdout()).toContain('unreachable');
         expect(r.exitCode).toBe(1);
-      });
+      }, target.serverHost);
     });
 
     test('host secrets and other host dirs are hidden', async () => {

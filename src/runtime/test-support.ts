@@ -4,11 +4,14 @@
  * like any module): a staged snapshot + output dir, a spec builder, and an output collector that
  * timestamps chunks so tests can prove streaming.
  */
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { engineEnvFrom } from './oci/cli.ts';
+import { PodmanRuntime } from './podman/podman-runtime.ts';
 import { ProcessRuntime } from './process/process-runtime.ts';
 import { SandboxRuntime } from './sandbox/sandbox-runtime.ts';
 import type { RunSpec, Runtime, RuntimeOptions } from './types.ts';
@@ -102,14 +105,17 @@ export function uniqueSleep(): string {
   return `60.${Math.floor(Math.random() * 1e6)}`;
 }
 
-/** Runs `fn` with a TCP server listening on 127.0.0.1 of the host. */
-export async function withServer(fn: (port: number) => Promise<void>): Promise<void> {
+/** Runs `fn` with a TCP server listening on `host` (default 127.0.0.1) of the host. */
+export async function withServer(
+  fn: (port: number) => Promise<void>,
+  host = '127.0.0.1',
+): Promise<void> {
   const { createServer } = await import('node:net');
   const server = createServer((socket) => {
     socket.on('error', () => undefined);
     socket.end('hi\n');
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : 0;
   try {
@@ -119,12 +125,12 @@ export async function withServer(fn: (port: number) => Promise<void>): Promise<v
   }
 }
 
-/** A python3 one-liner that exits 0 if it can connect to 127.0.0.1:`port`, 1 otherwise. */
-export function connectPy(port: number): string {
+/** A python3 one-liner that exits 0 if it can connect to `host`:`port`, 1 otherwise. */
+export function connectPy(port: number, host = '127.0.0.1'): string {
   return [
     'import socket, sys',
     'try:',
-    `    socket.create_connection(('127.0.0.1', ${port}), timeout=2).close(); print('connected')`,
+    `    socket.create_connection(('${host}', ${port}), timeout=2).close(); print('connected')`,
     'except OSError as e:',
     "    print('unreachable', e); sys.exit(1)",
   ].join('\n');
@@ -132,23 +138,103 @@ export function connectPy(port: number): string {
 
 /** A runtime under test, and whether it may be absent. */
 export interface SuiteTarget {
-  name: 'sandbox' | 'process';
+  name: 'podman' | 'sandbox' | 'process';
   create(options?: RuntimeOptions): Runtime;
   /** Why the whole target is skipped (only FETCHML_TEST_NO_BWRAP=1 may skip the sandbox). */
   skipAll?: string;
+  /** Where a test server listens so that this runtime's jobs could reach it with a network. */
+  serverHost: string;
+  /** The host's address as the job dials it with `network: bridge`. */
+  hostFromJob: string;
+  /** An address of the host that a job with `network: none` must not reach. */
+  hostForNoNetwork: string;
+}
+
+/** The python image for podman tests (built by .ci/build-test-images). */
+export function testImage(kind: 'python' | 'busybox' = 'python'): string {
+  return kind === 'python'
+    ? (process.env['FETCHML_TEST_IMAGE_PYTHON'] ?? 'localhost/fetchml-test-python:latest')
+    : (process.env['FETCHML_TEST_IMAGE_BUSYBOX'] ?? 'localhost/fetchml-test-busybox:latest');
+}
+
+/** Whether podman tests must run (CI, or FETCHML_TEST_PODMAN=1): then a missing podman fails. */
+export function podmanRequired(): boolean {
+  return process.env['CI'] === 'true' || process.env['FETCHML_TEST_PODMAN'] === '1';
 }
 
 /**
- * The runtimes every suite runs against. A missing bwrap fails the sandbox suites loudly (their
+ * Why the podman suites are skipped, or undefined when they run. They run when required (and then
+ * fail loudly if podman or the image is missing), or when podman and the test image are present.
+ */
+export function podmanSkipReason(): string | undefined {
+  if (process.env['FETCHML_TEST_PODMAN'] === '0') return 'FETCHML_TEST_PODMAN=0';
+  if (podmanRequired()) return undefined;
+  try {
+    const env = testEngineEnv();
+    if (env['CONTAINERS_CONF'] === undefined)
+      return 'CONTAINERS_CONF not set (.ci/build-test-images)';
+    execFileSync('podman', ['image', 'exists', testImage()], {
+      stdio: 'ignore',
+      timeout: 10_000,
+      env,
+    });
+    return undefined;
+  } catch {
+    return `podman or ${testImage()} missing (bash .ci/build-test-images; FETCHML_TEST_PODMAN=1 requires them)`;
+  }
+}
+
+/** A non-loopback IPv4 address of this host (falls back to 127.0.0.1). */
+export function hostAddress(): string {
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return '127.0.0.1';
+}
+
+/** The containers.conf .ci/build-test-images writes (used when CONTAINERS_CONF is not set). */
+export const CI_CONTAINERS_CONF = '/etc/containers/fetchml-ci.conf';
+
+/** The engine env for podman tests: the caller's, with CONTAINERS_CONF defaulting to the CI conf. */
+export function testEngineEnv(): Record<string, string> {
+  const env = engineEnvFrom(process.env);
+  if (env['CONTAINERS_CONF'] === undefined && existsSync(CI_CONTAINERS_CONF)) {
+    env['CONTAINERS_CONF'] = CI_CONTAINERS_CONF;
+  }
+  return env;
+}
+
+/** A podman runtime for tests: the python test image as the default image. */
+export function testPodman(options: RuntimeOptions & { workerId?: string } = {}): PodmanRuntime {
+  return new PodmanRuntime({ defaultImage: testImage(), engineEnv: testEngineEnv(), ...options });
+}
+
+/**
+ * The runtimes every suite runs against. podman runs when required or present
+ * ({@link podmanSkipReason}); a missing bwrap fails the sandbox suites loudly (their
  * `available()` check throws) unless FETCHML_TEST_NO_BWRAP=1.
  */
 export function suiteTargets(): SuiteTarget[] {
+  const local = {
+    serverHost: '127.0.0.1',
+    hostFromJob: '127.0.0.1',
+    hostForNoNetwork: '127.0.0.1',
+  };
   return [
+    {
+      name: 'podman',
+      create: (options) => testPodman(options),
+      skipAll: podmanSkipReason(),
+      serverHost: '0.0.0.0',
+      hostFromJob: 'host.containers.internal',
+      hostForNoNetwork: hostAddress(),
+    },
     {
       name: 'sandbox',
       create: (options) => new SandboxRuntime(options),
       skipAll: process.env['FETCHML_TEST_NO_BWRAP'] === '1' ? 'FETCHML_TEST_NO_BWRAP=1' : undefined,
+      ...local,
     },
-    { name: 'process', create: (options) => new ProcessRuntime(options) },
+    { name: 'process', create: (options) => new ProcessRuntime(options), ...local },
   ];
 }

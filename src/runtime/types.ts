@@ -106,7 +106,17 @@ export interface Availability {
   reason?: string;
 }
 
-/** A way to run jobs. Implementations: `sandbox` (bubblewrap), `process`; podman/docker later. */
+/** A resolved container image (recorded in the run manifest). */
+export interface ImageInfo {
+  /** The reference as given (`localhost/fetchml-python:latest`). */
+  reference: string;
+  /** Image id (`sha256:...` of its config). */
+  id: string;
+  /** Registry/manifest digest when the engine knows one, else the id. */
+  digest: string;
+}
+
+/** A way to run jobs: `podman`, `docker`, `sandbox` (bubblewrap), `process`. */
 export interface Runtime {
   readonly name: RuntimeName;
   readonly isolation: Isolation;
@@ -121,6 +131,18 @@ export interface Runtime {
    * command not found); rejects only on a bug or a host failure (e.g. unwritable output dir).
    */
   run(spec: RunSpec): Promise<RunResult>;
+  /**
+   * Container runtimes only: resolves the image a spec names (`null`: the runtime's default) to
+   * its id and digest, without pulling. Called by the worker before staging, so a missing image
+   * fails the task at once with a message that says how to provide it.
+   * @throws FetchmlError `ML_ERR_IMAGE_UNAVAILABLE` when the image is not present.
+   */
+  resolveImage?(image: string | null): Promise<ImageInfo>;
+  /**
+   * Container runtimes only: removes the job containers a previous run of worker `workerId` left
+   * behind (it crashed); returns their names. Called once when a worker starts.
+   */
+  cleanupStale?(workerId: string): Promise<string[]>;
 }
 
 /** Tunables shared by the built-in runtimes. */

@@ -47,6 +47,8 @@ export interface AttemptState {
   warnings: string[];
   /** Set once the staging dir was removed (it must not be removed after a re-queue). */
   cleaned: boolean;
+  /** Digest of the container image the job runs in (container runtimes), for the manifest. */
+  imageDigest: string | null;
 }
 
 /** ISO time by the worker's clock. */

@@ -75,6 +75,17 @@ async function runAndCollect(ctx: WorkerContext, a: AttemptState): Promise<TaskO
   const { plan } = task;
   const stopped = () => a.controller.signal.aborted;
 
+  if (runtime.resolveImage) {
+    // Container runtimes: a missing image fails the task now (ML_ERR_IMAGE_UNAVAILABLE, saying how
+    // to provide it), before anything is staged; its digest goes into the manifest.
+    try {
+      const image = await runtime.resolveImage(plan.image.base);
+      a.imageDigest = image.digest;
+      a.log.system(`image ${image.reference} (${image.digest})`);
+    } catch (err) {
+      return recordFinal(ctx, a, failedBeforeRun(ctx, a, coerceError(err)));
+    }
+  }
   try {
     const commit = await store.getCommit(task.commit_id);
     const link = runtime.isolation === 'none' ? 'copy' : 'auto';
@@ -228,6 +239,7 @@ export async function executeAttempt(
       startedAt: isoNow(ctx),
       warnings: [...runtime.warnings],
       cleaned: false,
+      imageDigest: null,
     };
     try {
       log.systemRaw(`--- attempt ${claim.attempt} on worker ${ctx.id} ---`);

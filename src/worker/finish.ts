@@ -65,7 +65,7 @@ export function manifestFor(
       runtime: ctx.deps.runtime.name,
       version: ctx.version,
     },
-    imageDigest: null,
+    imageDigest: a.imageDigest,
     assigned: {
       cpus: plan.resources.cpus,
       memory_mb: plan.resources.memory_mb,

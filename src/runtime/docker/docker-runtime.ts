@@ -1,0 +1,56 @@
+/**
+ * @module runtime/docker/docker-runtime
+ * The `docker` runtime: jobs in docker containers, through the same CLI arguments as podman
+ * (../oci/args.ts, ../oci/oci-runtime.ts). Docker needs a reachable engine (dockerd or
+ * DOCKER_HOST); a docker client without one is reported unavailable with what to do, and `auto`
+ * moves on to the sandbox.
+ *
+ * The daemon is root, so resource limits are cgroup-enforced. A worker that is not root runs the
+ * job as its own uid (files in output/ stay the worker's); a root worker runs it as 65534.
+ */
+import { OciRuntime } from '../oci/oci-runtime.ts';
+import type { OciOptions } from '../oci/oci-runtime.ts';
+import type { Availability, ImageInfo, LimitReport, RunSpec } from '../types.ts';
+
+/** Runs jobs in docker containers. */
+export class DockerRuntime extends OciRuntime {
+  readonly name = 'docker' as const;
+  readonly warnings: readonly string[] = [];
+  protected readonly inspectFormat = '{{.Id}}|{{join .RepoDigests ","}}';
+
+  constructor(options: OciOptions = {}) {
+    super(options);
+  }
+
+  protected installHint(): string {
+    return 'install Docker Engine (docker.io) or use podman (docs/runtimes.md)';
+  }
+
+  protected async probe(): Promise<Availability> {
+    const r = await this.cli(['info', '--format', '{{.ServerVersion}}'], 10_000);
+    if (r.code === 0 && r.stdout.trim() !== '') return { ok: true };
+    const err = (r.stderr || r.error || '').trim().split('\n')[0] ?? '';
+    return {
+      ok: false,
+      reason: `the docker client is installed but no engine is reachable (${err}): start dockerd (systemctl start docker), set DOCKER_HOST, or use podman`,
+    };
+  }
+
+  protected runMode(spec: RunSpec): { limits: LimitReport; warnings: string[] } {
+    const r = spec.resources;
+    return {
+      limits: {
+        memory: r.memory_mb != null && r.memory_mb > 0 ? 'cgroup' : 'none',
+        cpu: r.cpus > 0 ? 'cgroup' : 'none',
+        pids: 'cgroup',
+      },
+      warnings: [],
+    };
+  }
+
+  protected parseImage(reference: string, line: string): ImageInfo {
+    const [id = '', digests = ''] = line.split('|');
+    const repoDigest = digests.split(',').find((d) => d.includes('@sha256:'));
+    return { reference, id, digest: repoDigest ? (repoDigest.split('@')[1] as string) : id };
+  }
+}

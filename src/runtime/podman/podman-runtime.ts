@@ -1,0 +1,137 @@
+/**
+ * @module runtime/podman/podman-runtime
+ * The `podman` runtime: jobs in podman containers, driven through the CLI (no daemon or API
+ * socket needed, which is what makes rootless podman work out of the box; see ../oci/oci-runtime.ts
+ * for the shared run logic and why the CLI).
+ *
+ * Availability is proven, not assumed: `podman info` plus a trial container started from a
+ * throw-away rootfs holding only a static binary (catatonit), so no image is needed and the probe
+ * fails exactly where job containers would — for example crun/runc unable to set rlimits on hybrid
+ * cgroups, which {@link podmanAdvice} turns into the containers.conf fix. `CONTAINERS_CONF` from
+ * the worker's environment reaches podman (../oci/cli.ts).
+ *
+ * Rootless (worker not root): `--userns=keep-id` so the job's files in output/ belong to the
+ * worker; with cgroup v1 rootless podman cannot apply resource limits, which the run's limit
+ * report and warnings say.
+ */
+import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { OciRuntime } from '../oci/oci-runtime.ts';
+import type { OciOptions } from '../oci/oci-runtime.ts';
+import type { Availability, ImageInfo, LimitReport, RunSpec } from '../types.ts';
+import { makeWhich } from '../which.ts';
+
+/** The containers.conf that makes podman work on hosts where crun/rlimits fail (as root). */
+export const RUNC_CONTAINERS_CONF = `[containers]
+default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
+[engine]
+runtime = "runc"
+`;
+
+const CONF_FIX =
+  'install runc (apt-get install runc), write a containers.conf with:\n' +
+  RUNC_CONTAINERS_CONF.trimEnd() +
+  '\nfor example to /etc/containers/fetchml.conf, and start the worker with CONTAINERS_CONF=/etc/containers/fetchml.conf (docs/runtimes.md)';
+
+/** What to do about a podman failure, from its error output. */
+export function podmanAdvice(stderr: string, env: Record<string, string> = {}): string {
+  if (/rlimit|crun|cgroup/i.test(stderr)) {
+    const conf = env['CONTAINERS_CONF'];
+    return conf
+      ? `CONTAINERS_CONF=${conf} is set but podman still fails: check that file; it needs:\n${RUNC_CONTAINERS_CONF.trimEnd()}`
+      : `the OCI runtime fails here (hybrid cgroups / rlimits): ${CONF_FIX}`;
+  }
+  if (/newuidmap|subuid|subgid|user namespace/i.test(stderr)) {
+    return 'rootless podman needs subordinate ids: apt-get install uidmap; usermod --add-subuids 100000-165535 --add-subgids 100000-165535 <worker user>';
+  }
+  if (/catatonit|init binary/i.test(stderr))
+    return 'install catatonit (apt-get install catatonit) for --init';
+  return 'see docs/runtimes.md (podman setup)';
+}
+
+/** Where podman's init binary usually is (a static binary: the probe's rootfs). */
+const CATATONIT = [
+  '/usr/libexec/podman/catatonit',
+  '/usr/bin/catatonit',
+  '/usr/local/libexec/podman/catatonit',
+];
+
+/** Runs jobs in podman containers. */
+export class PodmanRuntime extends OciRuntime {
+  readonly name = 'podman' as const;
+  readonly warnings: readonly string[] = [];
+  protected readonly inspectFormat = '{{.Id}}|{{.Digest}}';
+  private cgroupsV2 = false;
+
+  constructor(options: OciOptions = {}) {
+    super(options);
+  }
+
+  protected installHint(): string {
+    return 'apt-get install podman runc uidmap slirp4netns catatonit (docs/runtimes.md)';
+  }
+
+  protected async probe(): Promise<Availability> {
+    const info = await this.cli([
+      'info',
+      '--format',
+      '{{.Host.OCIRuntime.Name}}|{{.Host.CgroupsVersion}}',
+    ]);
+    if (info.code !== 0) {
+      const err = (info.stderr || info.error || '').trim();
+      return { ok: false, reason: `podman info failed: ${err}; ${podmanAdvice(err, this.env)}` };
+    }
+    this.cgroupsV2 = info.stdout.includes('|v2');
+    const trial = await this.trialRun();
+    if (trial !== null) {
+      return {
+        ok: false,
+        reason: `podman cannot start containers: ${trial}; ${podmanAdvice(trial, this.env)}`,
+      };
+    }
+    return { ok: true };
+  }
+
+  /** Starts a container from a rootfs with only catatonit in it; returns the error, or null. */
+  private async trialRun(): Promise<string | null> {
+    const which = makeWhich();
+    let init: string | null = null;
+    for (const candidate of CATATONIT) if ((init = await which(candidate)) !== null) break;
+    if (init === null) return null; // nothing static to run: `podman info` is all we can check
+    const root = await mkdtemp(join(tmpdir(), 'fetchml-podman-probe-'));
+    try {
+      await copyFile(init, join(root, 'probe'));
+      const r = await this.cli([
+        ...['run', '--rm', '--network', 'none', '--read-only', '--log-driver', 'none'],
+        ...['--cap-drop', 'ALL', '--pids-limit', '64', '--rootfs', root, '/probe', '--version'],
+      ]);
+      return r.code === 0 ? null : (r.stderr || r.error || `exit ${r.code}`).trim();
+    } finally {
+      await rm(root, { recursive: true, force: true }).catch(() => undefined);
+    }
+  }
+
+  protected runMode(spec: RunSpec): { userns?: string; limits: LimitReport; warnings: string[] } {
+    const r = spec.resources;
+    const rootless = (process.getuid?.() ?? 0) !== 0;
+    const enforced = rootless && !this.cgroupsV2 ? 'none' : 'cgroup';
+    const limits: LimitReport = {
+      memory: r.memory_mb != null && r.memory_mb > 0 ? enforced : 'none',
+      cpu: r.cpus > 0 ? enforced : 'none',
+      pids: enforced,
+    };
+    const warnings =
+      enforced === 'none'
+        ? ['rootless podman on cgroup v1: memory, cpu and pids limits are not enforced']
+        : [];
+    return { ...(rootless ? { userns: 'keep-id' } : {}), limits, warnings };
+  }
+
+  protected parseImage(reference: string, line: string): ImageInfo {
+    const [rawId = '', digest = ''] = line.split('|');
+    const id = rawId.startsWith('sha256:') ? rawId : `sha256:${rawId}`;
+    return { reference, id, digest: digest.startsWith('sha256:') ? digest : id };
+  }
+}

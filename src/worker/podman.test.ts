@@ -1,0 +1,128 @@
+/**
+ * The worker on the podman runtime, end to end: the example experiment (examples/logreg) in the
+ * test image, the image digest in the manifest, a missing image failing before anything runs, and
+ * hostile jobs that are contained while the worker carries on. Runs when podman is required
+ * (CI=true / FETCHML_TEST_PODMAN=1: a missing podman fails loudly) or present with the test image.
+ */
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+
+import { taskFiles } from '../core/layout.ts';
+import { lifecycleProblems, RunManifest } from '../core/schemas/manifest.ts';
+import type { ExperimentSpecInput } from '../core/schemas/spec.ts';
+import { podmanSkipReason, testImage, testPodman } from '../runtime/test-support.ts';
+import type { TestBackends } from './test-helpers.ts';
+import { openTestBackends, submitProject, testWorker, waitForStatus } from './test-helpers.ts';
+import type { FetchmlWorker } from './types.ts';
+
+const skip = podmanSkipReason();
+const example = fileURLToPath(new URL('../../examples/logreg/', import.meta.url));
+
+let b: TestBackends;
+let worker: FetchmlWorker | null = null;
+const podman = testPodman({ killGraceMs: 1000 });
+
+describe.skipIf(skip !== undefined)('worker (podman runtime)', () => {
+  beforeAll(async () => {
+    const avail = await podman.available();
+    if (!avail.ok) throw new Error(`podman runtime unavailable: ${avail.reason}`);
+  });
+  beforeEach(async () => {
+    b = await openTestBackends();
+  });
+  afterEach(async () => {
+    await worker?.stop({ graceful: false });
+    worker = null;
+    await b.cleanup();
+  });
+
+  const manifestOf = async (taskId: string) =>
+    RunManifest.parse(JSON.parse(await readFile(taskFiles(b.home).manifestPath(taskId), 'utf8')));
+
+  it('runs the example experiment in a container, with the image digest in the manifest', async () => {
+    const spec = parse(await readFile(`${example}fetchml.yaml`, 'utf8')) as ExperimentSpecInput;
+    const task = await submitProject(b, {
+      files: { 'train.py': await readFile(`${example}train.py`, 'utf8') },
+      spec: { ...spec, image: testImage() },
+      args: ['--epochs', '3'],
+    });
+    worker = testWorker(b, podman);
+    await worker.start();
+    const done = await waitForStatus(b, task.id, ['completed', 'failed'], 60_000);
+    const log = await readFile(taskFiles(b.home).logPath(task.id), 'utf8');
+    expect(done.status, log).toBe('completed');
+    expect(log).toContain('epoch   3/3');
+    expect(log).toContain('model saved to /work/output/model.json');
+    expect(log).not.toContain(b.home);
+    const m = await manifestOf(task.id);
+    expect(lifecycleProblems(m)).toEqual([]);
+    expect(m.worker.runtime).toBe('podman');
+    expect(m.image.reference).toBe(testImage());
+    expect(m.image.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(m.artifacts.map((a) => a.path)).toContain('model.json');
+    expect(JSON.stringify(m.environment)).not.toContain(b.home);
+  });
+
+  it('fails a task whose image is missing before running it, saying how to provide it', async () => {
+    const task = await submitProject(b, {
+      files: { 'run.sh': 'echo should-not-run\n' },
+      spec: { name: 'no-image', command: 'sh run.sh', image: 'localhost/fetchml-no-such:1' },
+    });
+    worker = testWorker(b, podman);
+    await worker.start();
+    const done = await waitForStatus(b, task.id, ['completed', 'failed'], 30_000);
+    expect(done.status).toBe('failed');
+    expect(done.error?.code).toBe('ML_ERR_IMAGE_UNAVAILABLE');
+    expect(done.error?.message).toContain('localhost/fetchml-no-such:1');
+    expect(done.error?.message).toContain('podman import');
+    const log = await readFile(taskFiles(b.home).logPath(task.id), 'utf8');
+    expect(log).not.toContain('should-not-run');
+  });
+
+  it('contains a fork bomb and a memory hog; the worker carries on with the next job', async () => {
+    const bomb = await submitProject(b, {
+      files: { 'bomb.sh': 'echo bombing\nf() { f | f & }\nf\nsleep 30\n' },
+      spec: { name: 'bomb', command: 'sh bomb.sh', image: testImage(), timeout: '3s' },
+      resources: { cpus: 1, memory_mb: 256 },
+    });
+    const hog = await submitProject(b, {
+      files: { 'hog.py': "b = bytearray(1024 * 1024 * 1024)\nprint('allocated')\n" },
+      spec: { name: 'hog', command: 'python3 hog.py', image: testImage() },
+      resources: { cpus: 1, memory_mb: 128 },
+    });
+    const after = await submitProject(b, {
+      files: { 'ok.sh': 'echo still-fine\n' },
+      spec: { name: 'after', command: 'sh ok.sh', image: testImage() },
+    });
+    worker = testWorker(b, podman);
+    await worker.start();
+    const bombDone = await waitForStatus(b, bomb.id, ['completed', 'failed'], 60_000);
+    expect(bombDone.status).toBe('failed');
+    expect(bombDone.error?.code).toBe('ML_ERR_TASK_TIMEOUT');
+    const hogDone = await waitForStatus(b, hog.id, ['completed', 'failed'], 60_000);
+    expect(hogDone.error?.code).toBe('ML_ERR_TASK_OOM');
+    const afterDone = await waitForStatus(b, after.id, ['completed', 'failed'], 60_000);
+    expect(afterDone.status).toBe('completed');
+    expect(await readFile(taskFiles(b.home).logPath(after.id), 'utf8')).toContain('still-fine');
+  });
+
+  it('cancels a container job that ignores SIGTERM (killed after the grace period)', async () => {
+    const task = await submitProject(b, {
+      files: { 'run.sh': "trap '' TERM\necho started\nwhile :; do sleep 1; done\n" },
+      spec: { name: 'stubborn', command: 'sh run.sh', image: testImage() },
+    });
+    worker = testWorker(b, podman);
+    await worker.start();
+    await waitForStatus(b, task.id, ['running'], 30_000);
+    await new Promise((r) => setTimeout(r, 1500));
+    const t0 = performance.now();
+    await b.queue.cancel(task.id);
+    await b.store.setCancelRequested(task.id);
+    const done = await waitForStatus(b, task.id, ['cancelled', 'failed', 'completed'], 15_000);
+    expect(done.status).toBe('cancelled');
+    expect(performance.now() - t0).toBeLessThan(8000);
+  });
+});
