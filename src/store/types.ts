@@ -96,6 +96,11 @@ export interface MetadataStore {
   createTask(task: Task): Promise<void>;
   /** The task, or null when unknown. */
   getTask(id: string): Promise<Task | null>;
+  /**
+   * The task as JSON text (validated like {@link getTask}), or null when unknown: what the API
+   * sends for `GET /v1/tasks/:id` without parsing and re-serialising the document.
+   */
+  getTaskJson(id: string): Promise<string | null>;
   /** Tasks newest first; see {@link ListTasksQuery}. An unknown `beforeId` is ML_ERR_VALIDATION. */
   listTasks(query: ListTasksQuery): Promise<Task[]>;
   /** How many tasks are in each status (every status present, zero when none). */

@@ -135,13 +135,20 @@ export function taskCases(it: StoreCase): void {
     await h.store.createTask(taskFixture('task_bad2', commitId));
     await h.corruptTask('task_bad', '{not json');
     const err = await expectCode(h.store.getTask('task_bad'), 'ML_ERR_STORE_CORRUPT');
+    await expectCode(h.store.getTaskJson('task_bad'), 'ML_ERR_STORE_CORRUPT');
     expect(err.message).toContain('task_bad');
     expect(err.details).toMatchObject({ task_id: 'task_bad' });
     await expectCode(h.store.listTasks({ limit: 10 }), 'ML_ERR_STORE_CORRUPT');
 
     const valid = taskFixture('task_bad2', commitId);
+    // Read (and validate) it first: a remembered validation must not hide a later corruption.
+    expect(await h.store.getTask('task_bad2')).toMatchObject({ id: 'task_bad2' });
+    expect(JSON.parse((await h.store.getTaskJson('task_bad2'))!)).toMatchObject({
+      id: 'task_bad2',
+    });
     await h.corruptTask('task_bad2', JSON.stringify({ ...valid, attempt: -1 }));
     const err2 = await expectCode(h.store.getTask('task_bad2'), 'ML_ERR_STORE_CORRUPT');
+    await expectCode(h.store.getTaskJson('task_bad2'), 'ML_ERR_STORE_CORRUPT');
     expect(err2.message).toContain('task_bad2');
     expect(err2.message).toContain('attempt');
   });

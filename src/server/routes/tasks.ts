@@ -11,7 +11,7 @@ import type { StatusResponse, WhoAmIResponse } from '../../core/schemas/api.ts';
 import type { RouteContext } from '../context.ts';
 import { nowIso } from '../context.ts';
 import { assertTaskId } from '../paths.ts';
-import { cancelTask, loadTask, submitTask } from '../task-actions.ts';
+import { cancelTask, submitTask } from '../task-actions.ts';
 import type { Principal } from '../types.ts';
 import { parseRequest } from '../validate.ts';
 
@@ -43,9 +43,17 @@ export function taskRoutes(app: FastifyInstance, ctx: RouteContext): void {
     return { tasks };
   });
 
-  app.get<IdParams>('/v1/tasks/:id', async (request) =>
-    loadTask(ctx, assertTaskId(request.params.id)),
-  );
+  // The hot read: the stored document is sent as it is (validated by the store), not re-serialised.
+  app.get<IdParams>('/v1/tasks/:id', async (request, reply) => {
+    const id = assertTaskId(request.params.id);
+    const json = await ctx.store.getTaskJson(id);
+    if (json === null) {
+      throw new FetchmlError('ML_ERR_TASK_NOT_FOUND', `no such task: ${id}`, {
+        details: { task_id: id },
+      });
+    }
+    return reply.type('application/json; charset=utf-8').send(json);
+  });
 
   app.post<IdParams>('/v1/tasks/:id/cancel', async (request) =>
     cancelTask(ctx, assertTaskId(request.params.id)),

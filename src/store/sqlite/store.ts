@@ -34,6 +34,7 @@ import {
   countByStatus,
   insertTask,
   selectTask,
+  selectTaskJson,
   selectTasks,
   updateCancelRequested,
   updateFinished,
@@ -156,6 +157,10 @@ class SqliteMetadataStore implements MetadataStore {
 
   getTask(id: string): Promise<Task | null> {
     return this.#run('read task', (db) => selectTask(db, id));
+  }
+
+  getTaskJson(id: string): Promise<string | null> {
+    return this.#run('read task', (db) => selectTaskJson(db, id));
   }
 
   listTasks(query: ListTasksQuery): Promise<Task[]> {

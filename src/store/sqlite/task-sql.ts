@@ -24,6 +24,24 @@ interface TaskRow {
   task_json: string;
 }
 
+/**
+ * Stored task documents already validated, by task id (most recently used last). Validating a
+ * task with zod costs more than reading it (`GET /v1/tasks/:id` is the hot read), and the same
+ * document text always validates the same way: a row whose text equals the remembered one is not
+ * validated again. Any change to the text — a transition, or corruption — is validated anew.
+ */
+const validatedTexts = new Map<string, string>();
+const VALIDATED_MAX = 4096;
+
+function rememberValidated(id: string, text: string): void {
+  validatedTexts.delete(id);
+  validatedTexts.set(id, text);
+  if (validatedTexts.size > VALIDATED_MAX) {
+    const oldest = validatedTexts.keys().next().value;
+    if (oldest !== undefined) validatedTexts.delete(oldest);
+  }
+}
+
 /** Parses and validates a stored task; anything off is ML_ERR_STORE_CORRUPT naming the task. */
 export function decodeTask(row: TaskRow): Task {
   let raw: unknown;
@@ -32,10 +50,18 @@ export function decodeTask(row: TaskRow): Task {
   } catch (cause) {
     throw corrupt(row.id, ['task_json: not valid JSON'], cause);
   }
+  if (validatedTexts.get(row.id) === row.task_json) return raw as Task;
   const parsed = Task.safeParse(raw);
   if (!parsed.success) throw corrupt(row.id, formatIssues(parsed.error), parsed.error);
   if (parsed.data.id !== row.id) throw corrupt(row.id, [`id: stored as ${parsed.data.id}`]);
+  rememberValidated(row.id, row.task_json);
   return parsed.data;
+}
+
+/** The stored task document as JSON text, validated (once per distinct text). */
+export function decodeTaskJson(row: TaskRow): string {
+  if (validatedTexts.get(row.id) !== row.task_json) decodeTask(row);
+  return row.task_json;
 }
 
 function corrupt(id: string, issues: string[], cause?: unknown): FetchmlError {
@@ -73,14 +99,23 @@ export function insertTask(db: SqliteDatabase, task: Task): void {
  */
 const selectTaskStatements = new WeakMap<SqliteDatabase, Statement<[string], TaskRow>>();
 
-export function selectTask(db: SqliteDatabase, id: string): Task | null {
+function selectTaskRow(db: SqliteDatabase, id: string): TaskRow | undefined {
   let statement = selectTaskStatements.get(db);
   if (statement === undefined) {
     statement = db.prepare<[string], TaskRow>('SELECT id, task_json FROM tasks WHERE id = ?');
     selectTaskStatements.set(db, statement);
   }
-  const row = statement.get(id);
+  return statement.get(id);
+}
+
+export function selectTask(db: SqliteDatabase, id: string): Task | null {
+  const row = selectTaskRow(db, id);
   return row === undefined ? null : decodeTask(row);
+}
+
+export function selectTaskJson(db: SqliteDatabase, id: string): string | null {
+  const row = selectTaskRow(db, id);
+  return row === undefined ? null : decodeTaskJson(row);
 }
 
 /** Newest first; the cursor compares (created_at, id) so equal times still page correctly. */
