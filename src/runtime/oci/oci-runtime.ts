@@ -171,7 +171,9 @@ export abstract class OciRuntime implements Runtime {
 
   /** Force-removes containers without waiting for a stop timeout (podman: `-t 0`). */
   protected rmArgs(names: string[]): string[] {
-    return this.name === 'podman' ? ['rm', '-f', '-t', '0', ...names] : ['rm', '-f', ...names];
+    return this.name === 'podman'
+      ? ['rm', '-f', '--ignore', '-t', '0', ...names]
+      : ['rm', '-f', ...names];
   }
 
   /** The uid:gid the job runs as, and whether output/ must be chowned to it. */

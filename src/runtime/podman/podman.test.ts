@@ -81,7 +81,7 @@ describe.skipIf(skip !== undefined)('podman runtime', () => {
       expect(left).not.toContain('fetchml-stale-a');
       expect(left).toContain('fetchml-stale-b');
     } finally {
-      await podman(['rm', '-f', '-t', '0', 'fetchml-stale-a', 'fetchml-stale-b']);
+      await podman(['rm', '-f', '--ignore', '-t', '0', 'fetchml-stale-a', 'fetchml-stale-b']);
     }
   });
 
