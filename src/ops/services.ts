@@ -32,6 +32,8 @@ export interface RunningServices {
   url: string | null;
   worker: FetchmlWorker | null;
   runtime: Runtime | null;
+  /** Where tasks without an image run when `runtime` is a container runtime. */
+  hostRuntime: Runtime | null;
   /** Stops the worker (re-queuing its running tasks), then the server, then the backends. */
   stop(options?: { force?: boolean; timeoutMs?: number }): Promise<void>;
 }
@@ -49,6 +51,15 @@ async function gpuIndices(config: Config, log: (line: string) => void): Promise<
   return inventory.indices;
 }
 
+/** The best runtime that needs no image: sandbox (bubblewrap) if it works here, else process. */
+async function detectHostRuntime(): Promise<Runtime> {
+  try {
+    return await detectRuntime('sandbox');
+  } catch {
+    return detectRuntime('process');
+  }
+}
+
 /** Opens the backends and starts what `options` asks for. */
 export async function startServices(
   config: Config,
@@ -58,6 +69,7 @@ export async function startServices(
   let server: FetchmlServer | null = null;
   let worker: FetchmlWorker | null = null;
   let runtime: Runtime | null = null;
+  let hostRuntime: Runtime | null = null;
   let url: string | null = null;
   try {
     if (options.server) {
@@ -87,6 +99,8 @@ export async function startServices(
       const stale = (await runtime.cleanupStale?.(workerId)) ?? [];
       if (stale.length > 0)
         options.log(`removed ${stale.length} stale containers: ${stale.join(', ')}`);
+      // A container runtime needs an image; tasks whose spec names none run on the host runtime.
+      if (runtime.isolation === 'container') hostRuntime = await detectHostRuntime();
       const indices = await gpuIndices(config, options.log);
       worker = createWorker(
         {
@@ -107,7 +121,7 @@ export async function startServices(
           version: options.version,
           host: hostname(),
         },
-        { ...backends, runtime },
+        { ...backends, runtime, ...(hostRuntime ? { hostRuntime } : {}) },
       );
       worker.on('task:claimed', (e) =>
         options.log(`task ${e.task_id}: claimed (attempt ${e.attempt})`),
@@ -137,6 +151,7 @@ export async function startServices(
     url,
     worker,
     runtime,
+    hostRuntime,
     stop(stopOptions = {}) {
       if (stopOptions.force && worker) {
         return worker.stop({ graceful: false });

@@ -4,6 +4,7 @@
  * ({@link WorkerContext}), plus the state of one attempt in flight ({@link AttemptState}). Kept in
  * one small module so execute.ts and finish.ts take one argument instead of ten.
  */
+import type { Runtime } from '../runtime/types.ts';
 import type { FetchmlError } from '../core/errors.ts';
 import type { Task } from '../core/schemas/task.ts';
 import type { EventBus } from '../events/types.ts';
@@ -23,7 +24,7 @@ export interface WorkerContext {
   version: string;
   leaseMs: number;
   heartbeatMs: number;
-  deps: Required<WorkerDeps>;
+  deps: WorkerDeps & { clock: () => number };
   emitter: TypedEmitter<WorkerEventMap>;
 }
 
@@ -49,6 +50,18 @@ export interface AttemptState {
   cleaned: boolean;
   /** Digest of the container image the job runs in (container runtimes), for the manifest. */
   imageDigest: string | null;
+  /** The runtime this attempt runs in (see {@link runtimeFor}). */
+  runtime: Runtime;
+}
+
+/**
+ * The runtime for a task: a task that names an image runs in the worker's runtime; one without
+ * an image runs on the host runtime when the worker has one (a container runtime cannot run a
+ * job without an image; the sandbox runs it on the host's system directories, read-only).
+ */
+export function runtimeFor(ctx: WorkerContext, task: Task): Runtime {
+  const { runtime, hostRuntime } = ctx.deps;
+  return task.plan.image.base === null && hostRuntime ? hostRuntime : runtime;
 }
 
 /** ISO time by the worker's clock. */

@@ -16,7 +16,7 @@ import { taskFiles } from '../core/layout.ts';
 import type { RunResult } from '../runtime/types.ts';
 import { collectArtifacts, readFinalMetrics } from './artifacts.ts';
 import type { AttemptState, StopReason, WorkerContext } from './context.ts';
-import { isoNow, publishStatus, reportError } from './context.ts';
+import { isoNow, publishStatus, reportError, runtimeFor } from './context.ts';
 import type { FinalState } from './finish.ts';
 import { abandonLost, cleanOnce, manifestFor, recordFinal, requeue } from './finish.ts';
 import { startHeartbeat } from './heartbeat.ts';
@@ -70,7 +70,8 @@ async function endStopped(ctx: WorkerContext, a: AttemptState): Promise<TaskOutc
 }
 
 async function runAndCollect(ctx: WorkerContext, a: AttemptState): Promise<TaskOutcome> {
-  const { runtime, store, blobs } = ctx.deps;
+  const { store, blobs } = ctx.deps;
+  const { runtime } = a;
   const { task } = a;
   const { plan } = task;
   const stopped = () => a.controller.signal.aborted;
@@ -199,7 +200,8 @@ export async function executeAttempt(
   input: AttemptInput,
 ): Promise<TaskOutcome> {
   const { task, claim } = input;
-  const { store, events, runtime } = ctx.deps;
+  const { store, events } = ctx.deps;
+  const runtime = runtimeFor(ctx, task);
   const { signal } = input.controller;
   const stop = (reason: StopReason) => {
     if (!signal.aborted) input.controller.abort(reason);
@@ -240,6 +242,7 @@ export async function executeAttempt(
       warnings: [...runtime.warnings],
       cleaned: false,
       imageDigest: null,
+      runtime,
     };
     try {
       log.systemRaw(`--- attempt ${claim.attempt} on worker ${ctx.id} ---`);

@@ -62,7 +62,7 @@ export function manifestFor(
     worker: {
       id: ctx.id,
       host: ctx.host,
-      runtime: ctx.deps.runtime.name,
+      runtime: a.runtime.name,
       version: ctx.version,
     },
     imageDigest: a.imageDigest,

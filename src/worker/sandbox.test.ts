@@ -135,4 +135,28 @@ describe.skipIf(!sandboxOk)('worker (sandbox runtime)', () => {
     expect(proc).toBeLessThan(2000);
     expect(boxed).toBeLessThan(2000);
   });
+
+  it('runs a task without an image on the host runtime, and one with an image in the main runtime', async () => {
+    // `sandbox` stands in for a container runtime here; `process` is the host runtime.
+    worker = testWorker(b, sandbox, {}, { hostRuntime: new ProcessRuntime() });
+    await worker.start();
+    const plain = await submitProject(b, {
+      files: { 'run.sh': 'echo plain\n' },
+      spec: { name: 'no-image', command: 'sh run.sh' },
+    });
+    const imaged = await submitProject(b, {
+      files: { 'run.sh': 'echo imaged\n' },
+      spec: { name: 'with-image', command: 'sh run.sh', image: 'localhost/some-image:latest' },
+    });
+    for (const [task, runtime] of [
+      [plain, 'process'],
+      [imaged, 'sandbox'],
+    ] as const) {
+      expect((await waitForStatus(b, task.id, ['completed', 'failed'])).status).toBe('completed');
+      const manifest = RunManifest.parse(
+        JSON.parse(await readFile(taskFiles(b.home).manifestPath(task.id), 'utf8')),
+      );
+      expect(manifest.worker.runtime).toBe(runtime);
+    }
+  });
 });

@@ -26,7 +26,7 @@ import { snapshotTree } from '../snapshot/index.ts';
 import { openSqliteStore } from '../store/sqlite/store.ts';
 import type { MetadataStore } from '../store/types.ts';
 import { createWorker } from './index.ts';
-import type { FetchmlWorker, WorkerOptions } from './types.ts';
+import type { FetchmlWorker, WorkerDeps, WorkerOptions } from './types.ts';
 
 /** Embedded backends rooted at a temp `home`. */
 export interface TestBackends {
@@ -151,6 +151,7 @@ export function testWorker(
   b: TestBackends,
   runtime: Runtime,
   over: Partial<WorkerOptions> = {},
+  extraDeps: Pick<WorkerDeps, 'hostRuntime'> = {},
 ): FetchmlWorker {
   return createWorker(
     {
@@ -165,7 +166,7 @@ export function testWorker(
       host: hostname(),
       ...over,
     },
-    { store: b.store, queue: b.queue, blobs: b.blobs, events: b.events, runtime },
+    { store: b.store, queue: b.queue, blobs: b.blobs, events: b.events, runtime, ...extraDeps },
   );
 }
 

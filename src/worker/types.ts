@@ -60,6 +60,11 @@ export interface WorkerDeps {
   blobs: BlobStore;
   events: EventBus;
   runtime: Runtime;
+  /**
+   * Where tasks without an `image` run when {@link runtime} is a container runtime (which needs
+   * an image): the sandbox or process runtime. Unset: every task runs in `runtime`.
+   */
+  hostRuntime?: Runtime;
   /** ms since the epoch, for recorded times. @default Date.now */
   clock?: () => number;
 }

@@ -51,6 +51,10 @@ function banner(services: RunningServices, home: string): string[] {
       `fetchml worker ${services.worker.id} on runtime ${services.runtime.name} (isolation: ${services.runtime.isolation})`,
     );
     for (const w of services.runtime.warnings) lines.push(`  warning: ${w}`);
+    if (services.hostRuntime) {
+      lines.push(`  tasks without an image run on runtime ${services.hostRuntime.name}`);
+      for (const w of services.hostRuntime.warnings) lines.push(`  warning: ${w}`);
+    }
   }
   lines.push(`base dir ${home}; Ctrl-C stops gracefully (running tasks are re-queued)`);
   return lines;
