@@ -64,6 +64,23 @@ describe('detectGpus', () => {
 });
 
 describe('parseNvidiaSmi', () => {
+  // Captured from a real NVIDIA H200 machine (driver 580.159.03) with fetchml's exact arguments,
+  // with and without `nounits`.
+  it('parses real nvidia-smi output', () => {
+    const h200 = {
+      index: 0,
+      name: 'NVIDIA H200',
+      memoryMb: 143771,
+      uuid: 'GPU-1e3e479b-2fb6-788c-0f17-40074969ed3a',
+    };
+    expect(
+      parseNvidiaSmi('0, NVIDIA H200, 143771, GPU-1e3e479b-2fb6-788c-0f17-40074969ed3a\n'),
+    ).toEqual([h200]);
+    expect(
+      parseNvidiaSmi('0, NVIDIA H200, 143771 MiB, GPU-1e3e479b-2fb6-788c-0f17-40074969ed3a\n'),
+    ).toEqual([h200]);
+  });
+
   it('accepts units and names with commas; rejects garbage', () => {
     expect(parseNvidiaSmi('2, Tesla T4, 15360 MiB, GPU-x\n')[0]).toMatchObject({
       index: 2,
