@@ -3,20 +3,22 @@
  * The one BlobStore conformance suite (DESIGN.md "Backends"): every backend runs it unchanged
  * through a factory, so "content-addressed, verified, atomic, idempotent" means the same thing on
  * the filesystem and on S3. Backend-only behaviour (temp files, file modes, crash cleanup) is
- * tested beside the backend, not here. A backend that cannot pass a test names it in `skip` with
- * a reason; unknown names in `skip` fail the run so skip lists cannot rot.
+ * tested beside the backend, not here. A backend that cannot pass a test names it (the bare test
+ * title) in `skip` with a reason (see {@link SuiteSkip}).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect } from 'vitest';
 
 import type { FetchmlError } from '../../src/core/errors.ts';
 import { sha256Hex } from '../../src/core/hash.ts';
 import { fsckBlobs } from '../../src/blobs/fsck.ts';
 import { collectGarbage } from '../../src/blobs/gc.ts';
 import type { BlobStore } from '../../src/blobs/types.ts';
+import { skipList } from './suite-skips.ts';
+import type { SuiteSkip } from './suite-skips.ts';
 
 /** What a backend factory hands the suite for one test. */
 export interface BlobSuiteFixture {
@@ -34,7 +36,7 @@ export interface BlobSuiteFixture {
 export interface BlobSuiteOptions {
   create: () => Promise<BlobSuiteFixture>;
   /** Tests this backend skips, each group with the reason. Names must match test titles. */
-  skip?: { reason: string; tests: string[] }[];
+  skip?: SuiteSkip[];
 }
 
 const MiB = 1024 * 1024;
@@ -100,11 +102,7 @@ const INVALID_HASHES = [
 
 /** Registers the conformance suite for one backend. */
 export function runBlobSuite(name: string, options: BlobSuiteOptions): void {
-  const skipped = new Map<string, string>();
-  for (const group of options.skip ?? []) {
-    for (const test of group.tests) skipped.set(test, group.reason);
-  }
-  const used = new Set<string>();
+  const skips = skipList(options.skip);
 
   describe(`BlobStore conformance: ${name}`, () => {
     let fixture: BlobSuiteFixture;
@@ -119,12 +117,8 @@ export function runBlobSuite(name: string, options: BlobSuiteOptions): void {
       await fixture.cleanup();
     });
 
-    const test = (title: string, fn: () => Promise<void>, timeout?: number): void => {
-      used.add(title);
-      const reason = skipped.get(title);
-      if (reason !== undefined) it.skip(`${title} (skipped: ${reason})`, fn);
-      else it(title, fn, timeout);
-    };
+    const test = (title: string, fn: () => Promise<void>, timeout?: number): void =>
+      skips.it(title, fn, { timeout });
 
     // --- put / get -------------------------------------------------------------------------
 
@@ -426,10 +420,6 @@ export function runBlobSuite(name: string, options: BlobSuiteOptions): void {
       expect(await blobs.has(fresh)).toBe(true);
     });
 
-    for (const title of skipped.keys()) {
-      if (!used.has(title)) {
-        throw new Error(`runBlobSuite(${name}): skip names unknown test "${title}"`);
-      }
-    }
+    skips.checkNames();
   });
 }

@@ -4,23 +4,19 @@
  * (DESIGN.md "Queue semantics"). A backend test file calls {@link runQueueSuite} with a factory
  * that returns a fresh, isolated queue per test.
  *
- * Skips must give a reason and name exact tests (`'<group> > <title>'`); a skip naming a test that
- * does not exist fails the suite, so skip lists cannot go stale silently.
+ * Skips name exact tests as `'<group> > <title>'` (see {@link SuiteSkip}).
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe } from 'vitest';
 
 import { cancelCases, lifecycleCases } from './queue-cases-cancel.ts';
 import { claimCases, enqueueCases } from './queue-cases-claim.ts';
 import { fencingCases, leaseCases } from './queue-cases-lease.ts';
 import type { QueueCase, QueueHarness } from './queue-helpers.ts';
+import { skipList } from './suite-skips.ts';
+import type { SuiteSkip } from './suite-skips.ts';
 
 export type { QueueHarness, TestClock } from './queue-helpers.ts';
-
-export interface SuiteSkip {
-  reason: string;
-  /** Full names: `'<group> > <title>'`, e.g. `'claim > FIFO within a priority'`. */
-  tests: string[];
-}
+export type { SuiteSkip } from './suite-skips.ts';
 
 export interface QueueSuiteOptions {
   create: () => Promise<QueueHarness>;
@@ -38,8 +34,7 @@ const GROUPS: Array<[string, (it: QueueCase) => void]> = [
 
 /** Registers the queue conformance suite for backend `name`. */
 export function runQueueSuite(name: string, options: QueueSuiteOptions): void {
-  const skipped = new Set((options.skip ?? []).flatMap((s) => s.tests));
-  const registered: string[] = [];
+  const skips = skipList(options.skip);
 
   describe(`JobQueue conformance: ${name}`, () => {
     let harness: QueueHarness | undefined;
@@ -54,19 +49,18 @@ export function runQueueSuite(name: string, options: QueueSuiteOptions): void {
     for (const [group, cases] of GROUPS) {
       describe(group, () => {
         cases((title, fn) => {
-          const full = `${group} > ${title}`;
-          registered.push(full);
-          const register = skipped.has(full) ? it.skip : it;
-          register(title, () => {
-            if (harness === undefined) throw new Error('queue harness was not created');
-            return fn(harness);
-          });
+          skips.it(
+            title,
+            () => {
+              if (harness === undefined) throw new Error('queue harness was not created');
+              return fn(harness);
+            },
+            { name: `${group} > ${title}` },
+          );
         });
       });
     }
 
-    it('skip list names only existing tests', () => {
-      expect([...skipped].filter((t) => !registered.includes(t))).toEqual([]);
-    });
+    skips.checkNames();
   });
 }

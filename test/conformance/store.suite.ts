@@ -4,21 +4,22 @@
  * backend test file calls {@link runStoreSuite} with a factory returning a fresh, isolated store
  * per test; the suite migrates it before each case.
  *
- * Skips must give a reason and name exact tests (`'<group> > <title>'`); a skip naming a test that
- * does not exist fails the suite.
+ * Skips name exact tests as `'<group> > <title>'` (see {@link SuiteSkip}).
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe } from 'vitest';
 
 import { commitCases, lifecycleCases, workerCases } from './store-cases-misc.ts';
 import { taskCases } from './store-cases-tasks.ts';
 import { transitionCases } from './store-cases-transitions.ts';
 import type { StoreCase, StoreHarness } from './store-helpers.ts';
+import { skipList } from './suite-skips.ts';
+import type { SuiteSkip } from './suite-skips.ts';
 
 export type { StoreHarness } from './store-helpers.ts';
 
 export interface StoreSuiteOptions {
   create: () => Promise<StoreHarness>;
-  skip?: Array<{ reason: string; tests: string[] }>;
+  skip?: SuiteSkip[];
 }
 
 const GROUPS: Array<[string, (it: StoreCase) => void]> = [
@@ -31,8 +32,7 @@ const GROUPS: Array<[string, (it: StoreCase) => void]> = [
 
 /** Registers the metadata store conformance suite for backend `name`. */
 export function runStoreSuite(name: string, options: StoreSuiteOptions): void {
-  const skipped = new Set((options.skip ?? []).flatMap((s) => s.tests));
-  const registered: string[] = [];
+  const skips = skipList(options.skip);
 
   describe(`MetadataStore conformance: ${name}`, () => {
     let harness: StoreHarness | undefined;
@@ -48,19 +48,18 @@ export function runStoreSuite(name: string, options: StoreSuiteOptions): void {
     for (const [group, cases] of GROUPS) {
       describe(group, () => {
         cases((title, fn) => {
-          const full = `${group} > ${title}`;
-          registered.push(full);
-          const register = skipped.has(full) ? it.skip : it;
-          register(title, () => {
-            if (harness === undefined) throw new Error('store harness was not created');
-            return fn(harness);
-          });
+          skips.it(
+            title,
+            () => {
+              if (harness === undefined) throw new Error('store harness was not created');
+              return fn(harness);
+            },
+            { name: `${group} > ${title}` },
+          );
         });
       });
     }
 
-    it('skip list names only existing tests', () => {
-      expect([...skipped].filter((t) => !registered.includes(t))).toEqual([]);
-    });
+    skips.checkNames();
   });
 }
