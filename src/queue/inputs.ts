@@ -1,12 +1,10 @@
 /**
  * @module queue/inputs
- * Validation of what callers pass to a JobQueue, shared by every backend so that bad input is
- * refused identically (ML_ERR_VALIDATION naming the field) before any datastore is touched.
+ * The schemas of what callers pass to a JobQueue, shared by every backend so that bad input is
+ * refused identically (ML_ERR_VALIDATION naming the field, via core's `parseInput`) before any
+ * datastore is touched.
  */
 import { z } from 'zod';
-
-import { FetchmlError } from '../core/errors.ts';
-import { formatIssues } from '../core/schemas/common.ts';
 
 const Resources = z.strictObject({
   cpus: z.number().min(0).max(1_000_000),
@@ -30,18 +28,3 @@ export const ClaimSchema = z.strictObject({
   free: Resources.extend({ labels: z.array(z.string()) }),
   lease_ms: LeaseMs,
 });
-
-/** Parses `value` with `schema`, or throws ML_ERR_VALIDATION listing `label.field: reason`. */
-export function parseQueueInput<S extends z.ZodType>(
-  schema: S,
-  value: unknown,
-  label: string,
-): z.output<S> {
-  const parsed = schema.safeParse(value);
-  if (parsed.success) return parsed.data;
-  const issues = formatIssues(parsed.error, label);
-  throw new FetchmlError('ML_ERR_VALIDATION', `invalid ${label}: ${issues.join('; ')}`, {
-    cause: parsed.error,
-    details: { field: label, issues },
-  });
-}

@@ -1,12 +1,12 @@
 /**
  * @module store/inputs
- * Validation of what callers pass to a MetadataStore, shared by every backend so that bad input is
- * refused the same way (ML_ERR_VALIDATION naming the field) whatever the datastore.
+ * The schemas of what callers pass to a MetadataStore, shared by every backend so that bad input
+ * is refused the same way (ML_ERR_VALIDATION naming the field, via core's `parseInput`) whatever
+ * the datastore.
  */
 import { z } from 'zod';
 
-import { FetchmlError } from '../core/errors.ts';
-import { formatIssues, IsoTime } from '../core/schemas/common.ts';
+import { IsoTime } from '../core/schemas/common.ts';
 import { MAX_LIST_LIMIT } from './types.ts';
 
 export const ListTasksQuerySchema = z.strictObject({
@@ -34,18 +34,3 @@ export const FinishTaskSchema = z.strictObject({
   error: z.strictObject({ code: z.string(), message: z.string() }).nullable(),
   ended_at: IsoTime,
 });
-
-/** Parses `value` with `schema`, or throws ML_ERR_VALIDATION listing `label.field: reason`. */
-export function parseInput<S extends z.ZodType>(
-  schema: S,
-  value: unknown,
-  label: string,
-): z.output<S> {
-  const parsed = schema.safeParse(value);
-  if (parsed.success) return parsed.data;
-  const issues = formatIssues(parsed.error, label);
-  throw new FetchmlError('ML_ERR_VALIDATION', `invalid ${label}: ${issues.join('; ')}`, {
-    cause: parsed.error,
-    details: { field: label, issues },
-  });
-}

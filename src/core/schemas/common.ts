@@ -1,9 +1,11 @@
 /**
  * @module core/schemas/common
- * Small zod building blocks shared by the other schemas.
+ * Small zod building blocks shared by the other schemas, and {@link parseInput}, which every
+ * backend uses to refuse bad caller input the same way.
  */
 import { z } from 'zod';
 
+import { FetchmlError } from '../errors.ts';
 import { relativePathProblem } from '../paths.ts';
 import { parseDurationS, parseSizeMb } from '../units.ts';
 
@@ -63,5 +65,23 @@ export function formatIssues(error: z.ZodError, prefix = ''): string[] {
   return error.issues.map((issue) => {
     const path = [prefix, ...issue.path.map(String)].filter(Boolean).join('.');
     return `${path || '<root>'}: ${issue.message}`;
+  });
+}
+
+/**
+ * Parses `value` with `schema`, or throws ML_ERR_VALIDATION listing `label.field: reason`. The
+ * queue and store backends validate what callers pass with it, before touching any datastore.
+ */
+export function parseInput<S extends z.ZodType>(
+  schema: S,
+  value: unknown,
+  label: string,
+): z.output<S> {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issues = formatIssues(parsed.error, label);
+  throw new FetchmlError('ML_ERR_VALIDATION', `invalid ${label}: ${issues.join('; ')}`, {
+    cause: parsed.error,
+    details: { field: label, issues },
   });
 }

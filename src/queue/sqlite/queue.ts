@@ -11,9 +11,10 @@
  */
 import { FetchmlError } from '../../core/errors.ts';
 import { newId } from '../../core/ids.ts';
+import { parseInput } from '../../core/schemas/common.ts';
 import { applyMigrations, openSqliteDatabase, settle } from '../../store/sqlite/connection.ts';
 import type { SqliteConnectionOptions, SqliteDatabase } from '../../store/sqlite/connection.ts';
-import { ClaimSchema, EnqueueSchema, LeaseMs, parseQueueInput } from '../inputs.ts';
+import { ClaimSchema, EnqueueSchema, LeaseMs } from '../inputs.ts';
 import type {
   CancelResult,
   Claim,
@@ -87,20 +88,20 @@ class SqliteJobQueue implements JobQueue {
 
   enqueue(input: EnqueueInput): Promise<void> {
     return this.#tx('enqueue', (db) => {
-      enqueueJob(db, parseQueueInput(EnqueueSchema, input, 'job'), this.#now());
+      enqueueJob(db, parseInput(EnqueueSchema, input, 'job'), this.#now());
     });
   }
 
   claim(input: ClaimInput): Promise<Claim | null> {
     return this.#tx('claim', (db) => {
-      const valid = parseQueueInput(ClaimSchema, input, 'claim');
+      const valid = parseInput(ClaimSchema, input, 'claim');
       return claimJob(db, valid, newId('lease'), this.#now());
     });
   }
 
   heartbeat(taskId: string, leaseId: string, leaseMs: number): Promise<HeartbeatResult> {
     return this.#tx('heartbeat', (db) => {
-      const ms = parseQueueInput(LeaseMs, leaseMs, 'lease_ms');
+      const ms = parseInput(LeaseMs, leaseMs, 'lease_ms');
       return heartbeatJob(db, this.#lease(taskId, leaseId), ms);
     });
   }

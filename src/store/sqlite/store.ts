@@ -8,7 +8,7 @@ import type { z } from 'zod';
 
 import { FetchmlError } from '../../core/errors.ts';
 import { canonicalJson, canonicalSha256 } from '../../core/hash.ts';
-import { formatIssues } from '../../core/schemas/common.ts';
+import { formatIssues, parseInput } from '../../core/schemas/common.ts';
 import { Task, TASK_STATUSES } from '../../core/schemas/task.ts';
 import type { TaskStatus } from '../../core/schemas/task.ts';
 import { TreeManifest } from '../../core/schemas/tree.ts';
@@ -17,7 +17,6 @@ import {
   ListTasksQuerySchema,
   MarkQueuedSchema,
   MarkRunningSchema,
-  parseInput,
 } from '../inputs.ts';
 import type {
   FinishTask,
