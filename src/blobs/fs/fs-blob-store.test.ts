@@ -16,7 +16,6 @@ import {
   utimes,
   writeFile,
 } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -24,6 +23,7 @@ import { pathToFileURL } from 'node:url';
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
+import { compileForChild } from '../../../test/support/ts-child.ts';
 import { sha256Hex } from '../../core/hash.ts';
 import type { FsBlobStore } from './index.ts';
 import { openFsBlobStore } from './index.ts';
@@ -158,35 +158,12 @@ describe('temp file cleanup', () => {
 });
 
 /**
- * Node 20 cannot run TypeScript, so the child process gets a tiny ESM loader hook that transpiles
- * `.ts` files with the project's own `typescript` (type-only syntax erased, nothing else changed).
+ * Writes the child program: it imports the blob store compiled for child processes
+ * (test/support/ts-child.ts), since Node 20 cannot run TypeScript.
  */
 async function writeChildProgram(workDir: string, totalChunks: number, chunk: Buffer) {
-  const require = createRequire(import.meta.url);
-  const tsUrl = pathToFileURL(require.resolve('typescript')).href;
-  const storeUrl = new URL('./index.ts', import.meta.url).href;
-  await writeFile(
-    join(workDir, 'ts-loader.mjs'),
-    `import { readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
-import ts from ${JSON.stringify(tsUrl)};
-export async function load(url, context, next) {
-  if (!url.endsWith('.ts')) return next(url, context);
-  const fileName = fileURLToPath(url);
-  const { outputText } = ts.transpileModule(await readFile(fileName, 'utf8'), {
-    fileName,
-    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
-  });
-  return { format: 'module', source: outputText, shortCircuit: true };
-}
-`,
-  );
-  await writeFile(
-    join(workDir, 'register.mjs'),
-    `import { register } from 'node:module';
-register(${JSON.stringify(pathToFileURL(join(workDir, 'ts-loader.mjs')).href)});
-`,
-  );
+  const [storePath] = (await compileForChild(workDir, ['src/blobs/fs/index.ts'])) as [string];
+  const storeUrl = pathToFileURL(storePath).href;
   await writeFile(join(workDir, 'chunk.bin'), chunk);
   // Writes the first half of the stream, says so, then stalls until it is killed.
   await writeFile(
@@ -223,17 +200,9 @@ describe('crash safety', () => {
     const workDir = join(dir, 'child');
     await mkdir(workDir);
     await writeChildProgram(workDir, totalChunks, chunk);
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        pathToFileURL(join(workDir, 'register.mjs')).href,
-        join(workDir, 'child.mjs'),
-        root,
-        expected,
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const child = spawn(process.execPath, [join(workDir, 'child.mjs'), root, expected], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<NodeJS.Signals | null>((resolve) =>

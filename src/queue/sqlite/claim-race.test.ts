@@ -4,42 +4,18 @@
  * be handed out twice or lost. In one process better-sqlite3 is synchronous, so only separate
  * processes really contend for the write lock (what `BEGIN IMMEDIATE` + `busy_timeout` handle).
  *
- * The children cannot load TypeScript (Node 20 has no type stripping), so the test transpiles the
- * modules they need with the TypeScript compiler into a temp dir, with a link to node_modules.
+ * The children cannot load TypeScript (Node 20 has no type stripping), so the test compiles the
+ * queue module and its imports into a temp dir first (test/support/ts-child.ts).
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { compileForChild } from '../../../test/support/ts-child.ts';
 import { openSqliteQueue } from './queue.ts';
-
-const SRC = fileURLToPath(new URL('../../', import.meta.url));
-const ROOT = join(SRC, '..');
-
-async function transpileTree(from: string, to: string): Promise<void> {
-  for (const entry of await readdir(from, { withFileTypes: true })) {
-    const path = join(from, entry.name);
-    if (entry.isDirectory()) {
-      await transpileTree(path, join(to, entry.name));
-    } else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts')) {
-      const out = ts.transpileModule(await readFile(path, 'utf8'), {
-        compilerOptions: {
-          module: ts.ModuleKind.ESNext,
-          target: ts.ScriptTarget.ES2022,
-          rewriteRelativeImportExtensions: true,
-          verbatimModuleSyntax: true,
-        },
-      });
-      await mkdir(to, { recursive: true });
-      await writeFile(join(to, entry.name.replace(/\.ts$/, '.js')), out.outputText);
-    }
-  }
-}
 
 const CHILD = `
 const { openSqliteQueue } = await import(process.env.QUEUE_MODULE);
@@ -79,13 +55,10 @@ function runChild(env: Record<string, string>): Promise<string[]> {
 
 describe('sqlite queue: claims from several processes', () => {
   let dir: string;
+  let modulePath: string;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'fetchml-claim-race-'));
-    for (const part of ['core', 'store', 'queue']) {
-      await transpileTree(join(SRC, part), join(dir, 'src', part));
-    }
-    await writeFile(join(dir, 'package.json'), '{"type":"module"}');
-    await symlink(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
+    [modulePath] = (await compileForChild(dir, ['src/queue/sqlite/queue.ts'])) as [string];
   });
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true });
@@ -104,7 +77,6 @@ describe('sqlite queue: claims from several processes', () => {
         max_attempts: 1,
       });
     }
-    const modulePath = join(dir, 'src', 'queue', 'sqlite', 'queue.js');
     const startAt = String(Date.now() + 2500);
     const results = await Promise.all(
       ['p1', 'p2', 'p3'].map((id) =>
