@@ -15,10 +15,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { buildJobEnv } from '../env.ts';
-import { planLimits } from '../limits.ts';
+import { runOnHost } from '../host-run.ts';
 import { resolveCommand } from '../resolve-command.ts';
-import { commandNotFound, OutputTail, toRunResult } from '../result.ts';
-import { supervise } from '../supervise.ts';
 import { checkStagedDirs, validateRunSpec } from '../validate.ts';
 import type { Availability, RunResult, RunSpec, Runtime, RuntimeOptions } from '../types.ts';
 import { DEFAULT_PATH } from '../types.ts';
@@ -77,56 +75,21 @@ export class ProcessRuntime implements Runtime {
       await Promise.all([mkdir(paths.data), mkdir(paths.home), mkdir(paths.tmp)]);
       for (const d of spec.datasets) await symlink(d.hostPath, join(paths.data, d.name));
       const env = buildJobEnv(spec, paths, this.options.path ?? DEFAULT_PATH);
-      return await this.runIn(spec, env, warnings);
-    } finally {
-      await rm(scratch, { recursive: true, force: true }).catch(() => undefined);
-    }
-  }
-
-  private async runIn(
-    spec: RunSpec,
-    env: Record<string, string>,
-    warnings: string[],
-  ): Promise<RunResult> {
-    const command = spec.argv[0] as string;
-    const pathVar = env['PATH'] ?? DEFAULT_PATH;
-    const resolved = await resolveCommand(command, pathVar, spec.workDir);
-    const killGraceMs = this.options.killGraceMs ?? 5000;
-    const limits = await planLimits(spec.taskId, spec.resources, {
-      cgroups: this.options.cgroups,
-      cgroupRoot: this.options.cgroupRoot,
-    });
-    warnings.push(...limits.warnings);
-    try {
-      if (resolved === null) return commandNotFound(command, pathVar, limits.report, warnings);
-      const stderrTail = new OutputTail();
-      const outcome = await supervise({
-        argv: limits.wrap(spec.argv),
+      const pathVar = env['PATH'] ?? DEFAULT_PATH;
+      const resolved = await resolveCommand(spec.argv[0] as string, pathVar, spec.workDir);
+      return await runOnHost({
+        spec,
+        argv: spec.argv,
         cwd: spec.workDir,
         env,
-        spec: {
-          timeoutMs: spec.timeoutMs,
-          signal: spec.signal,
-          onOutput: (stream, chunk) => {
-            if (stream === 'stderr') stderrTail.push(chunk);
-            spec.onOutput(stream, chunk);
-          },
-        },
-        killGraceMs,
-        limits,
-        termLeader: true,
-      });
-      return await toRunResult({
-        outcome,
-        limits,
-        codeEncodesSignal: false,
-        stderrTail,
-        killGraceMs,
-        timeoutMs: spec.timeoutMs,
+        commandFound: resolved !== null,
+        options: this.options,
         warnings,
+        termLeader: true,
+        codeEncodesSignal: false,
       });
     } finally {
-      warnings.push(...(await limits.dispose()));
+      await rm(scratch, { recursive: true, force: true }).catch(() => undefined);
     }
   }
 }

@@ -12,10 +12,8 @@
  */
 import { FetchmlError } from '../../core/errors.ts';
 import { buildJobEnv, CONTAINER_PATHS } from '../env.ts';
-import { planLimits } from '../limits.ts';
+import { runOnHost } from '../host-run.ts';
 import { resolveCommand } from '../resolve-command.ts';
-import { commandNotFound, OutputTail, toRunResult } from '../result.ts';
-import { supervise } from '../supervise.ts';
 import { checkStagedDirs, validateRunSpec } from '../validate.ts';
 import { makeWhich, probe } from '../which.ts';
 import type { Which } from '../which.ts';
@@ -129,42 +127,16 @@ export class SandboxRuntime implements Runtime {
     const resolved = await resolveCommand(command, pathVar, CONTAINER_PATHS.src, (p) =>
       sandboxPathToHost(p, spec, layout, this.layoutOptions()),
     );
-    const killGraceMs = this.options.killGraceMs ?? 5000;
-    const limits = await planLimits(spec.taskId, spec.resources, {
-      cgroups: this.options.cgroups,
-      cgroupRoot: this.options.cgroupRoot,
+    return runOnHost({
+      spec,
+      argv,
+      cwd: '/',
+      env,
+      commandFound: resolved !== null,
+      options: this.options,
+      warnings,
+      termLeader: false,
+      codeEncodesSignal: true,
     });
-    warnings.push(...limits.warnings);
-    try {
-      if (resolved === null) return commandNotFound(command, pathVar, limits.report, warnings);
-      const stderrTail = new OutputTail();
-      const outcome = await supervise({
-        argv: limits.wrap(argv),
-        cwd: '/',
-        env,
-        spec: {
-          timeoutMs: spec.timeoutMs,
-          signal: spec.signal,
-          onOutput: (stream, chunk) => {
-            if (stream === 'stderr') stderrTail.push(chunk);
-            spec.onOutput(stream, chunk);
-          },
-        },
-        killGraceMs,
-        limits,
-        termLeader: false,
-      });
-      return await toRunResult({
-        outcome,
-        limits,
-        codeEncodesSignal: true,
-        stderrTail,
-        killGraceMs,
-        timeoutMs: spec.timeoutMs,
-        warnings,
-      });
-    } finally {
-      warnings.push(...(await limits.dispose()));
-    }
   }
 }
