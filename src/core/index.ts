@@ -14,3 +14,4 @@ export * from './schemas/spec.ts';
 export * from './schemas/task.ts';
 export * from './schemas/tree.ts';
 export * from './plan.ts';
+export * from './new-task.ts';

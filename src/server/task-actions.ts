@@ -7,6 +7,7 @@
  */
 import { FetchmlError, isFetchmlError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
+import { newQueuedTask } from '../core/new-task.ts';
 import { assertPreflight, resolvePlan } from '../core/plan.ts';
 import type { CreateTaskRequest } from '../core/schemas/api.ts';
 import type { z } from 'zod';
@@ -72,35 +73,16 @@ export async function submitTask(
     ...(input.timeout_s !== undefined ? { timeoutS: input.timeout_s } : {}),
   });
   assertPreflight(resolved);
-  const now = nowIso(ctx);
-  const { plan } = resolved;
-  const task: Task = {
+  const task = newQueuedTask({
     id: newId('task', ctx.clock()),
-    name: input.spec.name,
     user: principal.user,
-    status: 'queued',
-    priority: input.priority ?? input.spec.priority,
-    kind: plan.kind,
-    commit_id: input.commit_id,
+    commitId: input.commit_id,
     spec: input.spec,
-    plan,
-    plan_sha256: resolved.plan_sha256,
-    repro_policy: plan.repro_policy,
-    trust_level: resolved.trust_level,
-    resources: plan.resources,
-    labels: [...input.spec.labels],
-    attempt: 0,
-    max_attempts: input.max_attempts ?? DEFAULT_MAX_ATTEMPTS,
-    worker_id: null,
-    exit_code: null,
-    error: null,
-    cancel_requested: false,
-    created_at: now,
-    queued_at: now,
-    started_at: null,
-    ended_at: null,
-    updated_at: now,
-  };
+    resolved,
+    priority: input.priority,
+    maxAttempts: input.max_attempts ?? DEFAULT_MAX_ATTEMPTS,
+    now: nowIso(ctx),
+  });
   await ctx.store.createTask(task);
   try {
     await ctx.queue.enqueue({

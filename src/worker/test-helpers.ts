@@ -13,6 +13,7 @@ import { dirname, join } from 'node:path';
 import { openFsBlobStore } from '../blobs/fs/index.ts';
 import type { BlobStore } from '../blobs/types.ts';
 import { newId } from '../core/ids.ts';
+import { newQueuedTask } from '../core/new-task.ts';
 import { resolvePlan } from '../core/plan.ts';
 import type { ExperimentSpecInput } from '../core/schemas/spec.ts';
 import { ExperimentSpec } from '../core/schemas/spec.ts';
@@ -103,35 +104,16 @@ export async function submitProject(b: TestBackends, input: SubmitInput): Promis
       ...(input.resources ? { resources: input.resources } : {}),
       ...(input.timeoutS !== undefined ? { timeoutS: input.timeoutS } : {}),
     });
-    const now = new Date().toISOString();
-    const { plan } = resolved;
-    const task: Task = {
+    const task = newQueuedTask({
       id: newId('task'),
-      name: spec.name,
       user: 'tester',
-      status: 'queued',
-      priority: input.priority ?? spec.priority,
-      kind: plan.kind,
-      commit_id: snap.commitId,
+      commitId: snap.commitId,
       spec,
-      plan,
-      plan_sha256: resolved.plan_sha256,
-      repro_policy: plan.repro_policy,
-      trust_level: resolved.trust_level,
-      resources: plan.resources,
-      labels: [...spec.labels],
-      attempt: 0,
-      max_attempts: input.maxAttempts ?? 3,
-      worker_id: null,
-      exit_code: null,
-      error: null,
-      cancel_requested: false,
-      created_at: now,
-      queued_at: now,
-      started_at: null,
-      ended_at: null,
-      updated_at: now,
-    };
+      resolved,
+      priority: input.priority,
+      maxAttempts: input.maxAttempts ?? 3,
+      now: new Date().toISOString(),
+    });
     await b.store.createTask(task);
     await b.queue.enqueue({
       task_id: task.id,
