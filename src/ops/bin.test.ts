@@ -1,13 +1,13 @@
 /**
  * Runs the built `fetchml` binary (bin/fetchml.js → dist/) in a child process. `npm test` builds
- * first; when dist is missing (vitest run directly) it is built here.
+ * first; when dist is missing (vitest run directly) it is built here (test/support/dist.ts).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 import { beforeAll, describe, expect, it } from 'vitest';
 
+import { ensureBuilt } from '../../test/support/dist.ts';
 import { tempDir, writeFile } from '../config/test-helpers.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -23,17 +23,7 @@ function fetchml(args: string[], env: Record<string, string>, cwd: string) {
 }
 
 describe('bin/fetchml.js', () => {
-  beforeAll(() => {
-    if (existsSync(`${root}dist/ops/main.js`)) return;
-    try {
-      execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'pipe' });
-    } catch {
-      // Type errors elsewhere still emit JavaScript; the check below decides.
-    }
-    expect(existsSync(`${root}dist/ops/main.js`), 'build did not produce dist/ops/main.js').toBe(
-      true,
-    );
-  });
+  beforeAll(ensureBuilt, 180_000);
 
   it('config print --json reads FETCHML_HOME and its config file', () => {
     const home = tempDir();

@@ -5,14 +5,13 @@
  * WebSocket on a free port. Every child is tracked and killed by {@link cleanup}, so a failing
  * test leaves no process behind.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
-  rmdirSync,
   rmSync,
   statSync,
   writeFileSync,
@@ -26,38 +25,7 @@ export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 export const FETCHML_BIN = join(REPO, 'bin', 'fetchml.js');
 export const ML_BIN = join(REPO, 'bin', 'ml.js');
 
-/** Builds dist/ once when it is missing (`npm test` builds first; a bare `vitest` may not). */
-export function ensureBuilt(): void {
-  const main = join(REPO, 'dist', 'ops', 'main.js');
-  if (existsSync(main)) return;
-  const lock = join(tmpdir(), 'fetchml-e2e-build.lock');
-  let owner = false;
-  try {
-    mkdirSync(lock);
-    owner = true;
-  } catch {
-    // another test file is building: wait for it below
-  }
-  if (owner) {
-    try {
-      execFileSync(
-        process.execPath,
-        [join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
-        { cwd: REPO, stdio: 'inherit' },
-      );
-    } catch {
-      // tsc exits non-zero on type errors but still emits; the check below decides
-    } finally {
-      rmdirSync(lock);
-    }
-  } else {
-    const until = Date.now() + 120_000;
-    while (existsSync(lock) && Date.now() < until) {
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
-    }
-  }
-  if (!existsSync(main)) throw new Error(`dist is not built (${main}): run npm run build`);
-}
+export { ensureBuilt } from '../support/dist.ts';
 
 /** A port nothing listens on right now. */
 export function freePort(): Promise<number> {
