@@ -51,7 +51,7 @@ describe('loadConfig layering', () => {
     const { sources } = load(tempDir());
     expect(Object.keys(sources)).toContain('blobs.s3.secret_access_key');
     expect(Object.keys(sources)).toContain('worker.memory_mb');
-    expect(Object.keys(sources)).toHaveLength(38);
+    expect(Object.keys(sources)).toHaveLength(39);
   });
 
   it('ignores flags whose value is undefined', () => {

@@ -191,6 +191,9 @@ const Security = z
       'Failed authentications from one address before it is banned. Default 10.',
     ),
     ban_minutes: PositiveInt.default(60).describe('How long a ban lasts. Default 60.'),
+    roles_file: NonEmpty.optional().describe(
+      'YAML file mapping roles to permissions and rate limits. Default <home>/roles.yaml; built-in roles when absent.',
+    ),
   })
   .prefault({});
 

@@ -11,6 +11,7 @@ import { createProgram, examples, runProgram } from '../cli/shared/program.ts';
 import { registerConfigCommands } from './commands/config.ts';
 import { registerDoctorCommand } from './commands/doctor.ts';
 import { registerServeCommands } from './commands/serve.ts';
+import { registerUserCommands } from './commands/user.ts';
 import { createOpsContext, type OpsContext } from './context.ts';
 
 /** Every command group of `fetchml`, registered in this order. */
@@ -18,6 +19,7 @@ const COMMAND_GROUPS: ReadonlyArray<(program: Command, ctx: OpsContext) => void>
   registerServeCommands,
   registerConfigCommands,
   registerDoctorCommand,
+  registerUserCommands,
 ];
 
 /** Builds the `fetchml` program for one run (nothing is shared between runs). */
