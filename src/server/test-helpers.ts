@@ -1,18 +1,11 @@
 /**
  * @module server/test-helpers
  * A server on real embedded backends (SQLite store and queue, fs blobs, memory events) in a temp
- * base dir, for the server's tests. Not part of the runtime API.
+ * base dir (worker/test-backends.ts), for the server's tests. Not part of the runtime API.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-
-import { openFsBlobStore } from '../blobs/fs/index.ts';
 import { canonicalSha256, sha256Hex } from '../core/hash.ts';
 import type { TreeManifest } from '../core/schemas/tree.ts';
-import { createMemoryEventBus } from '../events/memory/index.ts';
-import { openSqliteQueue } from '../queue/sqlite/queue.ts';
-import { openSqliteStore } from '../store/sqlite/store.ts';
+import { openTestBackends } from '../worker/test-backends.ts';
 import { createServer } from './app.ts';
 import type { FetchmlServer } from './app.ts';
 import type { ServerDeps, ServerOptions } from './types.ts';
@@ -28,13 +21,8 @@ export interface TestServer {
 }
 
 export async function startTestServer(options: Partial<ServerOptions> = {}): Promise<TestServer> {
-  const home = await mkdtemp(join(tmpdir(), 'fetchml-server-'));
-  const store = await openSqliteStore({ path: join(home, 'fetchml.db') });
-  await store.migrate();
-  const queue = await openSqliteQueue({ path: join(home, 'fetchml.db') });
-  const blobs = await openFsBlobStore({ root: join(home, 'objects') });
-  await blobs.init();
-  const events = createMemoryEventBus();
+  const backends = await openTestBackends('fetchml-server-');
+  const { home, store, queue, blobs, events } = backends;
   const deps = { store, queue, blobs, events };
   const server = await createServer({ home, port: 0, reapIntervalMs: 0, ...options }, deps);
   const key = server.adminKey!;
@@ -46,11 +34,7 @@ export async function startTestServer(options: Partial<ServerOptions> = {}): Pro
     auth: { authorization: `Bearer ${key}` },
     async cleanup() {
       await server.close();
-      await events.close();
-      await queue.close();
-      await store.close();
-      await blobs.close();
-      await rm(home, { recursive: true, force: true });
+      await backends.cleanup();
     },
   };
 }

@@ -1,68 +1,28 @@
 /**
  * @module worker/test-helpers
- * Real embedded backends in a temp base dir (SQLite store + queue in one file, fs blobs, memory
- * events) and a way to submit a project as a task the way the server does (snapshot → blobs →
- * commit → plan → task → queue), for the worker's tests and for server / e2e tests that need a
- * worker. No test-framework imports, so it type-checks like any module. Not part of the runtime
- * API.
+ * Real embedded backends in a temp base dir (re-exported from worker/test-backends.ts) and a way
+ * to submit a project as a task the way the server does (snapshot → blobs → commit → plan → task
+ * → queue), for the worker's tests and for server / e2e tests that need a worker. No
+ * test-framework imports, so it type-checks like any module. Not part of the runtime API.
  */
 import { mkdir, mkdtemp, readFile, rm, writeFile, chmod } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
-import { openFsBlobStore } from '../blobs/fs/index.ts';
-import type { BlobStore } from '../blobs/types.ts';
 import { newId } from '../core/ids.ts';
 import { newQueuedTask } from '../core/new-task.ts';
 import { resolvePlan } from '../core/plan.ts';
 import type { ExperimentSpecInput } from '../core/schemas/spec.ts';
 import { ExperimentSpec } from '../core/schemas/spec.ts';
 import type { Task } from '../core/schemas/task.ts';
-import { createMemoryEventBus } from '../events/memory/index.ts';
-import type { EventBus } from '../events/types.ts';
-import { openSqliteQueue } from '../queue/sqlite/queue.ts';
-import type { JobQueue } from '../queue/types.ts';
 import type { Runtime } from '../runtime/types.ts';
 import { snapshotTree } from '../snapshot/index.ts';
-import { openSqliteStore } from '../store/sqlite/store.ts';
-import type { MetadataStore } from '../store/types.ts';
 import { createWorker } from './index.ts';
+import type { TestBackends } from './test-backends.ts';
 import type { FetchmlWorker, WorkerDeps, WorkerOptions } from './types.ts';
 
-/** Embedded backends rooted at a temp `home`. */
-export interface TestBackends {
-  home: string;
-  store: MetadataStore;
-  queue: JobQueue;
-  blobs: BlobStore;
-  events: EventBus;
-  cleanup(): Promise<void>;
-}
-
-/** Opens fresh backends in a new temp dir (`<home>/fetchml.db`, `<home>/objects`). */
-export async function openTestBackends(): Promise<TestBackends> {
-  const home = await mkdtemp(join(tmpdir(), 'fetchml-worker-'));
-  const store = await openSqliteStore({ path: join(home, 'fetchml.db') });
-  await store.migrate();
-  const queue = await openSqliteQueue({ path: join(home, 'fetchml.db') });
-  const blobs = await openFsBlobStore({ root: join(home, 'objects') });
-  await blobs.init();
-  const events = createMemoryEventBus();
-  return {
-    home,
-    store,
-    queue,
-    blobs,
-    events,
-    async cleanup() {
-      await events.close();
-      await queue.close();
-      await store.close();
-      await blobs.close();
-      await rm(home, { recursive: true, force: true });
-    },
-  };
-}
+export { openTestBackends } from './test-backends.ts';
+export type { TestBackends } from './test-backends.ts';
 
 /** What {@link submitProject} needs. */
 export interface SubmitInput {
