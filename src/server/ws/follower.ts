@@ -15,7 +15,7 @@
  */
 import type { WsLogEvent, WsServerMessage, WsStatusEvent } from '../../core/schemas/api.ts';
 import { TERMINAL_STATUSES } from '../../core/schemas/task.ts';
-import type { TaskStatus } from '../../core/schemas/task.ts';
+import type { Task, TaskStatus } from '../../core/schemas/task.ts';
 import type { TaskEvent, Unsubscribe } from '../../events/types.ts';
 import type { RouteContext } from '../context.ts';
 import { nowIso } from '../context.ts';
@@ -29,6 +29,16 @@ export const DEFAULT_FOLLOW_POLL_MS = 500;
 export type Send = (message: WsServerMessage) => Promise<void>;
 
 const isTerminal = (status: string) => TERMINAL_STATUSES.includes(status as TaskStatus);
+
+/** The `task.status` event for a task's stored state (its end time once it has one). */
+const statusEvent = (task: Task): WsStatusEvent => ({
+  type: 'task.status',
+  task_id: task.id,
+  status: task.status,
+  attempt: task.attempt,
+  exit_code: task.exit_code,
+  at: task.ended_at ?? task.updated_at,
+});
 
 export class TaskFollower {
   private chain: Promise<void> = Promise.resolve();
@@ -123,14 +133,7 @@ export class TaskFollower {
     await this.send({ type: 'subscribed', task_id: task.id, status: task.status });
     if (this.sent !== null) await this.catchUp(Number.POSITIVE_INFINITY);
     if (isTerminal(task.status)) {
-      await this.finish({
-        type: 'task.status',
-        task_id: task.id,
-        status: task.status,
-        attempt: task.attempt,
-        exit_code: task.exit_code,
-        at: task.ended_at ?? task.updated_at,
-      });
+      await this.finish(statusEvent(task));
     }
   }
 
@@ -139,14 +142,7 @@ export class TaskFollower {
     if (this.sent !== null) await this.catchUp(Number.POSITIVE_INFINITY);
     const task = await this.ctx.store.getTask(this.taskId);
     if (!task || task.status === this.lastStatus || this.stopped) return;
-    await this.onEvent({
-      type: 'task.status',
-      task_id: task.id,
-      status: task.status,
-      attempt: task.attempt,
-      exit_code: task.exit_code,
-      at: task.ended_at ?? task.updated_at,
-    });
+    await this.onEvent(statusEvent(task));
   }
 
   private async onEvent(event: TaskEvent): Promise<void> {
