@@ -25,7 +25,8 @@ describe('resolvePlan', () => {
     expect(a.plan_sha256).toBe(b.plan_sha256);
     expect(a.plan.deps).toEqual({ name: 'requirements.txt', sha256: sha256Hex('req') });
     expect(a.plan.resources).toEqual({ cpus: 2, memory_mb: 1024, gpus: 0 });
-    expect(a.trust_level).toBe('verified');
+    // No image: the host's software runs it, so every input is pinned but not the environment.
+    expect(a.trust_level).toBe('pinned');
     expect(() => assertPreflight(a)).not.toThrow();
     const c = resolvePlan({ commitId, manifest, spec, args: ['--lr', '0.2'] });
     expect(c.plan_sha256).not.toBe(a.plan_sha256);
@@ -48,6 +49,14 @@ describe('resolvePlan', () => {
     expect(() =>
       assertPreflight(resolvePlan({ commitId, manifest, spec, policy: 'permissive' })),
     ).not.toThrow();
+  });
+
+  it('reaches verified only with an image pinned by digest', () => {
+    const digest = 'a'.repeat(64);
+    const spec = parseExperimentSpec(
+      `name: d\ncommand: python3 train.py\nimage: localhost/py@sha256:${digest}\n`,
+    );
+    expect(resolvePlan({ commitId, manifest, spec }).trust_level).toBe('verified');
   });
 
   it('marks an unpinned image as pinned (not verified) without blocking', () => {

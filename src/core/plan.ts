@@ -96,7 +96,9 @@ export function resolvePlan(input: ResolvePlanInput): ResolvedPlan {
     });
   }
 
-  const imagePinned = !spec.image || /@sha256:[0-9a-f]{64}$/.test(spec.image);
+  // Without an image the job runs on the host's software (whatever python3 is there), which no
+  // digest pins: such a run can be `pinned` (code, deps file and data by hash) but not `verified`.
+  const imagePinned = spec.image !== undefined && /@sha256:[0-9a-f]{64}$/.test(spec.image);
   checks.push({
     name: 'image pinned by digest',
     ok: imagePinned,
@@ -104,7 +106,9 @@ export function resolvePlan(input: ResolvePlanInput): ResolvedPlan {
     ...(imagePinned
       ? {}
       : {
-          message: `image ${spec.image} is a tag; pin it as name@sha256:… to reach trust 'verified'`,
+          message: spec.image
+            ? `image ${spec.image} is a tag; pin it as name@sha256:… to reach trust 'verified'`
+            : "no image: the job runs on the host's software; set image: name@sha256:… to reach trust 'verified'",
         }),
   });
 
