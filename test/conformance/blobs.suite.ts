@@ -17,8 +17,8 @@ import { sha256Hex } from '../../src/core/hash.ts';
 import { fsckBlobs } from '../../src/blobs/fsck.ts';
 import { collectGarbage } from '../../src/blobs/gc.ts';
 import type { BlobStore } from '../../src/blobs/types.ts';
-import { skipList } from './suite-skips.ts';
-import type { SuiteSkip } from './suite-skips.ts';
+import { skipList } from './suite-helpers.ts';
+import type { SuiteSkip } from './suite-helpers.ts';
 
 /** What a backend factory hands the suite for one test. */
 export interface BlobSuiteFixture {

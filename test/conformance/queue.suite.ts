@@ -6,17 +6,15 @@
  *
  * Skips name exact tests as `'<group> > <title>'` (see {@link SuiteSkip}).
  */
-import { afterEach, beforeEach, describe } from 'vitest';
-
 import { cancelCases, lifecycleCases } from './queue-cases-cancel.ts';
 import { claimCases, enqueueCases } from './queue-cases-claim.ts';
 import { fencingCases, leaseCases } from './queue-cases-lease.ts';
 import type { QueueCase, QueueHarness } from './queue-helpers.ts';
-import { skipList } from './suite-skips.ts';
-import type { SuiteSkip } from './suite-skips.ts';
+import { runGroupedSuite } from './suite-helpers.ts';
+import type { SuiteSkip } from './suite-helpers.ts';
 
 export type { QueueHarness, TestClock } from './queue-helpers.ts';
-export type { SuiteSkip } from './suite-skips.ts';
+export type { SuiteSkip } from './suite-helpers.ts';
 
 export interface QueueSuiteOptions {
   create: () => Promise<QueueHarness>;
@@ -34,33 +32,11 @@ const GROUPS: Array<[string, (it: QueueCase) => void]> = [
 
 /** Registers the queue conformance suite for backend `name`. */
 export function runQueueSuite(name: string, options: QueueSuiteOptions): void {
-  const skips = skipList(options.skip);
-
-  describe(`JobQueue conformance: ${name}`, () => {
-    let harness: QueueHarness | undefined;
-    beforeEach(async () => {
-      harness = await options.create();
-    });
-    afterEach(async () => {
-      await harness?.cleanup();
-      harness = undefined;
-    });
-
-    for (const [group, cases] of GROUPS) {
-      describe(group, () => {
-        cases((title, fn) => {
-          skips.it(
-            title,
-            () => {
-              if (harness === undefined) throw new Error('queue harness was not created');
-              return fn(harness);
-            },
-            { name: `${group} > ${title}` },
-          );
-        });
-      });
-    }
-
-    skips.checkNames();
+  runGroupedSuite({
+    title: `JobQueue conformance: ${name}`,
+    harnessName: 'queue',
+    create: options.create,
+    skip: options.skip,
+    groups: GROUPS,
   });
 }

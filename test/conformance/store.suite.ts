@@ -6,14 +6,12 @@
  *
  * Skips name exact tests as `'<group> > <title>'` (see {@link SuiteSkip}).
  */
-import { afterEach, beforeEach, describe } from 'vitest';
-
 import { commitCases, lifecycleCases, workerCases } from './store-cases-misc.ts';
 import { taskCases } from './store-cases-tasks.ts';
 import { transitionCases } from './store-cases-transitions.ts';
 import type { StoreCase, StoreHarness } from './store-helpers.ts';
-import { skipList } from './suite-skips.ts';
-import type { SuiteSkip } from './suite-skips.ts';
+import { runGroupedSuite } from './suite-helpers.ts';
+import type { SuiteSkip } from './suite-helpers.ts';
 
 export type { StoreHarness } from './store-helpers.ts';
 
@@ -32,34 +30,12 @@ const GROUPS: Array<[string, (it: StoreCase) => void]> = [
 
 /** Registers the metadata store conformance suite for backend `name`. */
 export function runStoreSuite(name: string, options: StoreSuiteOptions): void {
-  const skips = skipList(options.skip);
-
-  describe(`MetadataStore conformance: ${name}`, () => {
-    let harness: StoreHarness | undefined;
-    beforeEach(async () => {
-      harness = await options.create();
-      await harness.store.migrate();
-    });
-    afterEach(async () => {
-      await harness?.cleanup();
-      harness = undefined;
-    });
-
-    for (const [group, cases] of GROUPS) {
-      describe(group, () => {
-        cases((title, fn) => {
-          skips.it(
-            title,
-            () => {
-              if (harness === undefined) throw new Error('store harness was not created');
-              return fn(harness);
-            },
-            { name: `${group} > ${title}` },
-          );
-        });
-      });
-    }
-
-    skips.checkNames();
+  runGroupedSuite({
+    title: `MetadataStore conformance: ${name}`,
+    harnessName: 'store',
+    create: options.create,
+    prepare: (harness) => harness.store.migrate(),
+    skip: options.skip,
+    groups: GROUPS,
   });
 }
