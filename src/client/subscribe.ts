@@ -110,7 +110,7 @@ export function subscribeTask(
       return;
     }
     if (message.type === 'task.log' && message.task_id === taskId) {
-      logOffset = message.offset + Buffer.byteLength(message.text, 'utf8');
+      logOffset = message.offset + (message.bytes ?? Buffer.byteLength(message.text, 'utf8'));
     }
     onMessage(message);
     if (message.type === 'error' && message.code === 'ML_ERR_TASK_NOT_FOUND' && taskId !== '*') {

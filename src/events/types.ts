@@ -24,6 +24,12 @@ export type TaskEvent =
       /** Byte offset of `text` in the task's log file, so readers can stitch history and live lines. */
       offset: number;
       text: string;
+      /**
+       * How many bytes of the log file `text` stands for. Differs from the UTF-8 length of `text`
+       * when the job printed invalid UTF-8 (each bad byte decodes to a 3-byte U+FFFD); offsets
+       * must advance by this, not by the decoded text. Absent: the UTF-8 length of `text`.
+       */
+      bytes?: number;
       at: string;
     };
 

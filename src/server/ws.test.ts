@@ -192,4 +192,41 @@ describe('/v1/ws', () => {
     });
     ws.terminate();
   });
+
+  it('advances by file bytes, not decoded text, after a job printed invalid UTF-8', async () => {
+    const task = await newTask();
+    const log = taskFiles(t.home).logPath(task.id);
+    await mkdir(dirname(log), { recursive: true });
+    const bad = Buffer.from([0xff, 0xfe, 0x78, 0x0a]); // two invalid bytes, then "x\n"
+    await writeFile(log, 'ok\n');
+    const { ws, messages, waitFor } = await connect(t.auth);
+    await waitFor((m) => m.type === 'ready');
+    ws.send(JSON.stringify({ op: 'subscribe', task_id: task.id, log_offset: 0 }));
+    await waitFor(() => logText(messages) === 'ok\n');
+    const at = new Date().toISOString();
+    await appendFile(log, bad);
+    await t.deps.events.publish({
+      type: 'task.log',
+      task_id: task.id,
+      stream: 'stdout',
+      offset: 3,
+      text: bad.toString('utf8'),
+      bytes: bad.length,
+      at,
+    });
+    await appendFile(log, 'euro split\n');
+    await t.deps.events.publish({
+      type: 'task.log',
+      task_id: task.id,
+      stream: 'stdout',
+      offset: 3 + bad.length,
+      text: 'euro split\n',
+      bytes: 11,
+      at,
+    });
+    const expected = `ok\n${bad.toString('utf8')}euro split\n`;
+    await waitFor(() => logText(messages) === expected);
+    expect(logText(messages)).toBe(expected);
+    ws.terminate();
+  });
 });

@@ -87,6 +87,7 @@ export async function openLogWriter(options: LogWriterOptions): Promise<LogWrite
           stream,
           offset,
           text: data.toString('utf8'),
+          bytes: data.length,
           at: new Date(options.clock()).toISOString(),
         })
         .catch(() => undefined); // events are best-effort; the file is the record

@@ -194,6 +194,8 @@ export const WsLogEvent = z.strictObject({
   stream: z.enum(['stdout', 'stderr', 'system']),
   offset: z.number().int().min(0),
   text: z.string(),
+  /** File bytes `text` stands for (differs from its UTF-8 length after invalid UTF-8). */
+  bytes: z.number().int().min(0).optional(),
   at: z.string(),
   replay: z.boolean().optional(),
 });

@@ -157,13 +157,20 @@ export class TaskFollower {
       return;
     }
     const bytes = Buffer.from(event.text, 'utf8');
-    const end = event.offset + bytes.length;
+    const length = event.bytes ?? bytes.length;
+    const end = event.offset + length;
     if (end <= this.sent) return; // already sent from the file
     if (event.offset > this.sent) await this.catchUp(event.offset); // a gap: read it back
     if (this.sent >= end) return;
     const from = Math.max(0, this.sent - event.offset);
+    if (from > 0 && length !== bytes.length) {
+      // An overlap in text that does not map byte for byte onto the file (invalid UTF-8): the
+      // file is the truth, read the rest of this event from it.
+      await this.catchUp(end);
+      return;
+    }
     const text = from === 0 ? event.text : bytes.subarray(from).toString('utf8');
-    const out: WsLogEvent = { ...event, offset: event.offset + from, text };
+    const out: WsLogEvent = { ...event, offset: event.offset + from, text, bytes: length - from };
     await this.send(out);
     this.sent = end;
   }
@@ -181,6 +188,7 @@ export class TaskFollower {
         stream: 'stdout',
         offset: range.offset,
         text: range.text,
+        bytes: range.next - range.offset,
         at: nowIso(this.ctx),
         replay: true,
       });
