@@ -20,6 +20,7 @@ import { registerWhoami } from './commands/whoami.ts';
 import { defaultClientFactory, defaultLightClientFactory } from './shared/connect.ts';
 import { createCliContext, type CliContext } from './shared/context.ts';
 import type { ClientFactory, ClientTarget, LightClient } from './shared/deps.ts';
+import { processIo } from './shared/output.ts';
 import type { ProgramIo } from './shared/output.ts';
 import { createProgram, examples, runProgram } from './shared/program.ts';
 
@@ -80,12 +81,7 @@ export function buildMlProgram(io: ProgramIo, overrides: MlOverrides = {}): Comm
  */
 export async function main(
   argv: string[],
-  io: ProgramIo = {
-    stdout: process.stdout,
-    stderr: process.stderr,
-    env: process.env,
-    cwd: process.cwd(),
-  },
+  io: ProgramIo = processIo(),
   overrides: MlOverrides = {},
 ): Promise<number> {
   return runProgram(buildMlProgram(io, overrides), argv, io);

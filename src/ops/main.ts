@@ -6,6 +6,7 @@
  */
 import type { Command } from 'commander';
 
+import { processIo } from '../cli/shared/output.ts';
 import type { ProgramIo } from '../cli/shared/output.ts';
 import { createProgram, examples, runProgram } from '../cli/shared/program.ts';
 import { registerConfigCommands } from './commands/config.ts';
@@ -49,14 +50,6 @@ export function buildOpsProgram(io: ProgramIo): Command {
  * @example
  * process.exitCode = await main(process.argv.slice(2));
  */
-export async function main(
-  argv: string[],
-  io: ProgramIo = {
-    stdout: process.stdout,
-    stderr: process.stderr,
-    env: process.env,
-    cwd: process.cwd(),
-  },
-): Promise<number> {
+export async function main(argv: string[], io: ProgramIo = processIo()): Promise<number> {
   return runProgram(buildOpsProgram(io), argv, io);
 }

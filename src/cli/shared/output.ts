@@ -1,7 +1,8 @@
 /**
  * @module cli/shared/output
- * Output helpers shared by both programs (`ml` and `fetchml`): the injectable IO they write to,
- * aligned tables for people and JSON for scripts. Commands never touch `process.stdout`, so
+ * Output helpers shared by both programs (`ml` and `fetchml`): the injectable IO they write to
+ * (the process's own by default, {@link processIo}), aligned tables for people and JSON for
+ * scripts. Commands never touch `process.stdout`, so
  * tests capture everything a command prints.
  */
 
@@ -17,6 +18,11 @@ export interface ProgramIo {
   /** The environment, handed to `config` (the only module that interprets it). */
   env: Readonly<Record<string, string | undefined>>;
   cwd: string;
+}
+
+/** The running process's own streams, environment and working directory. */
+export function processIo(): ProgramIo {
+  return { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };
 }
 
 /** A sink that records what was written, for tests and for capturing help text. */
