@@ -11,6 +11,20 @@ import { didYouMean } from './suggest.ts';
 /** `FETCHML_*` variables that are not leaves but are read by the loader itself. */
 export const LOADER_ENV = ['FETCHML_CONFIG'] as const;
 
+/**
+ * `FETCHML_*` variables that belong to the `ml` client or to jobs, not to this configuration: a
+ * shell that sets them for `ml` must not make `fetchml` warn.
+ */
+export const OTHER_PROGRAM_ENV = [
+  'FETCHML_API_KEY',
+  'FETCHML_CLIENT_CONFIG',
+  'FETCHML_SERVER',
+  'FETCHML_OUTPUT',
+  'FETCHML_TASK_ID',
+  'FETCHML_SRC',
+  'FETCHML_DATA',
+] as const;
+
 /** A value set by one layer, with where it came from. */
 export interface LayerValue {
   path: string;
@@ -71,8 +85,9 @@ export function readEnvLayer(
   }
   const warnings: string[] = [];
   const known = [...byName.keys(), ...LOADER_ENV];
+  const quiet = new Set<string>([...known, ...OTHER_PROGRAM_ENV]);
   for (const name of Object.keys(env).sort()) {
-    if (!name.startsWith('FETCHML_') || known.includes(name)) continue;
+    if (!name.startsWith('FETCHML_') || quiet.has(name)) continue;
     const hint = didYouMean(name, known);
     warnings.push(`${name}: unknown fetchml environment variable, ignored${hint}`);
   }

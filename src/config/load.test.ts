@@ -106,7 +106,15 @@ describe('loadConfig environment', () => {
 
   it('warns about unknown FETCHML_* variables with a hint, and ignores other variables', () => {
     const { warnings } = load(tempDir(), {
-      env: { FETCHML_SERVER_PROT: '1', HOME: '/root', FETCHML_CONFIG: '' },
+      env: {
+        FETCHML_SERVER_PROT: '1',
+        HOME: '/root',
+        FETCHML_CONFIG: '',
+        // The ml client's own variables, set in the same shell, are not warned about.
+        FETCHML_API_KEY: 'fml_x',
+        FETCHML_CLIENT_CONFIG: '/tmp/c.json',
+        FETCHML_SERVER: 'https://127.0.0.1:9101',
+      },
     });
     expect(warnings).toEqual([
       'FETCHML_SERVER_PROT: unknown fetchml environment variable, ignored (did you mean "FETCHML_SERVER_PORT"?)',
