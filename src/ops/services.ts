@@ -84,6 +84,11 @@ export async function startServices(
             ? {}
             : { reapIntervalMs: config.server.reap_interval_ms }),
           version: options.version,
+          security: {
+            rolesFile: config.security.roles_file,
+            ipAllowlist: config.security.ip_allowlist,
+            rateLimitPerMin: config.security.rate_limit_per_min,
+          },
         },
         backends,
       );

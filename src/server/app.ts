@@ -6,27 +6,31 @@
  */
 import websocket from '@fastify/websocket';
 import Fastify from 'fastify';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
-import { FetchmlError } from '../core/errors.ts';
+import { loadRoles } from '../auth/roles.ts';
+import type { RoleTable } from '../auth/roles.ts';
 import { ensureAdminKey } from './auth/api-keys.ts';
-import { bearerToken, runAuthChain } from './auth/chain.ts';
-import type { AuthContext, AuthStep } from './auth/chain.ts';
+import type { AuthStep } from './auth/chain.ts';
+import { installAuth } from './auth/install.ts';
+import type { RouteInfo } from './auth/install.ts';
 import { openFileKeyStore } from './auth/key-store.ts';
 import type { KeyStore } from './auth/key-store.ts';
 import { keyStep } from './auth/key-step.ts';
+import { permissionStep } from './auth/permission-step.ts';
 import type { RouteContext } from './context.ts';
-import { installErrorHandling, sendError, toResponseError } from './error-handler.ts';
+import { installErrorHandling } from './error-handler.ts';
 import { taskFiles } from './paths.ts';
 import { startReaper } from './reaper.ts';
 import { blobRoutes } from './routes/blobs.ts';
 import { commitRoutes } from './routes/commits.ts';
 import { fileRoutes } from './routes/files.ts';
 import { taskRoutes } from './routes/tasks.ts';
+import { userRoutes } from './routes/users.ts';
 import { ensureTls } from './tls.ts';
-import type { Principal, ServerDeps, ServerOptions } from './types.ts';
+import type { ServerDeps, ServerOptions } from './types.ts';
 import { wsRoutes } from './ws/hub.ts';
 
 /** The package version reported when the caller passes none. */
@@ -42,6 +46,9 @@ export interface FetchmlServer {
   /** The admin API key when this start created it (first start), else null. Shown once. */
   adminKey: string | null;
   keys: KeyStore;
+  roles: RoleTable;
+  /** Every registered route with the permission it declares. */
+  routes: readonly RouteInfo[];
   /** Opens the port (HTTPS) and starts the lease reaper; resolves with the URL. */
   listen(): Promise<{ url: string; port: number }>;
   /** Stops the reaper, closes WebSockets and the listener. Does not close the injected backends. */
@@ -63,6 +70,9 @@ export async function createServer(
   const tls = await ensureTls(options.home, options.tls);
   const keys = deps.keys ?? (await openFileKeyStore(join(options.home, 'keys.json')));
   const adminKey = await ensureAdminKey(keys, options.home);
+  const security = options.security ?? {};
+  const roles =
+    deps.roles ?? (await loadRoles(security.rolesFile ?? join(options.home, 'roles.yaml')));
   const ctx: RouteContext = {
     store: deps.store,
     queue: deps.queue,
@@ -72,6 +82,7 @@ export async function createServer(
     clock: deps.clock ?? Date.now,
     version: options.version ?? SERVER_VERSION,
     blobBodyLimit: Math.floor((options.blobBodyLimitMb ?? 8192) * MIB),
+    roles,
   };
 
   const app = Fastify({
@@ -81,46 +92,24 @@ export async function createServer(
     forceCloseConnections: true,
   }) as unknown as FastifyInstance;
 
-  const steps: AuthStep[] = [keyStep(keys)];
-  const authContext = (request: FastifyRequest, token: string | null): AuthContext => ({
-    ip: request.ip,
-    method: request.method,
-    route: request.routeOptions.url ?? request.url,
-    url: request.url,
-    token,
-    principal: null,
-  });
-  const authenticate = async (token: string, request: FastifyRequest): Promise<Principal> => {
-    const principal = await runAuthChain(steps, authContext(request, token));
-    if (!principal) throw new FetchmlError('ML_ERR_UNAUTHORIZED', 'not authenticated');
-    return principal;
-  };
+  const steps: AuthStep[] = [keyStep(keys), permissionStep(roles)];
 
   // Registered first: its onRequest hook (which sets `request.ws`) must run before the auth hook.
   await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
   app.decorateRequest('principal', null);
   installErrorHandling(app);
-  app.addHook('onRequest', async (request, reply) => {
-    if (request.routeOptions.config.public) return;
-    const token = bearerToken(request.headers.authorization);
-    // A WebSocket may authenticate with its first message instead (see ws/hub).
-    if (token === null && request.ws && request.routeOptions.url === '/v1/ws') return;
-    try {
-      request.principal = await runAuthChain(steps, authContext(request, token));
-    } catch (err) {
-      await sendError(reply, toResponseError(err));
-    }
-  });
+  const auth = installAuth(app, steps);
 
   app.get('/healthz', { config: { public: true } }, () => ({ ok: true, version: ctx.version }));
   blobRoutes(app, ctx);
   commitRoutes(app, ctx);
   taskRoutes(app, ctx);
   fileRoutes(app, ctx);
+  userRoutes(app, keys);
   wsRoutes(app, ctx, {
     pingIntervalMs: options.wsPingIntervalMs ?? 30_000,
     followPollMs: options.wsFollowPollMs,
-    authenticate,
+    authenticate: (token, request) => auth.authenticate(token, request),
   });
 
   let stopReaper: (() => Promise<void>) | null = null;
@@ -129,6 +118,8 @@ export async function createServer(
     fingerprint: tls.fingerprint,
     adminKey,
     keys,
+    roles,
+    routes: auth.routes,
     async listen() {
       const host = options.host ?? '127.0.0.1';
       await app.listen({ host, port: options.port ?? 9101 });

@@ -79,6 +79,7 @@ describe('auth', () => {
       url: '/',
       token: null,
       principal: null,
+      headers: {},
     };
     await runAuthChain(
       [

@@ -3,6 +3,7 @@
  * What every route module receives: the injected backends and the resolved options. Routes are
  * plain functions `(app, ctx) => void`, so each is testable and none imports a backend.
  */
+import type { RoleTable } from '../auth/roles.ts';
 import type { BlobStore } from '../blobs/types.ts';
 import type { EventBus } from '../events/types.ts';
 import type { JobQueue } from '../queue/types.ts';
@@ -19,6 +20,8 @@ export interface RouteContext {
   version: string;
   /** Largest blob-route body, bytes. */
   blobBodyLimit: number;
+  /** Roles → permissions, for ownership checks in routes. */
+  roles: RoleTable;
 }
 
 /** ISO-8601 time from the context's clock. */

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { compileRoles, DEFAULT_ROLES } from '../auth/roles.ts';
 import type { Task } from '../core/schemas/task.ts';
 import { createServer } from './app.ts';
 import type { RouteContext } from './context.ts';
@@ -94,6 +95,7 @@ describe('lease reaper', () => {
       clock: Date.now,
       version: 'test',
       blobBodyLimit: 1,
+      roles: compileRoles(DEFAULT_ROLES),
     };
     expect(await reapOnce(ctx)).toBeGreaterThanOrEqual(1);
     expect(await t.deps.store.getTask(task.id)).toMatchObject({

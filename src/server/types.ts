@@ -8,6 +8,7 @@ import type { BlobStore } from '../blobs/types.ts';
 import type { EventBus } from '../events/types.ts';
 import type { JobQueue } from '../queue/types.ts';
 import type { MetadataStore } from '../store/types.ts';
+import type { Permission, RoleTable } from '../auth/roles.ts';
 import type { KeyStore } from './auth/key-store.ts';
 import type { TaskFiles } from './paths.ts';
 
@@ -42,6 +43,18 @@ export interface ServerOptions {
   wsFollowPollMs?: number;
   /** Fastify logger option. @default false */
   logger?: boolean;
+  /** The `security` section of the config. */
+  security?: SecurityOptions;
+}
+
+/** Defenses on the API (config `security`). */
+export interface SecurityOptions {
+  /** Roles file. @default `<home>/roles.yaml` (built-in roles when absent) */
+  rolesFile?: string;
+  /** Client addresses or CIDR ranges allowed to connect. @default loopback and private networks */
+  ipAllowlist?: readonly string[];
+  /** Requests per minute per key for roles that set none. @default 30 */
+  rateLimitPerMin?: number;
 }
 
 /** The backends the server runs on. */
@@ -52,6 +65,8 @@ export interface ServerDeps {
   events: EventBus;
   /** API keys. @default a file key store at `<home>/keys.json` */
   keys?: KeyStore;
+  /** Roles. @default loaded from {@link SecurityOptions.rolesFile} */
+  roles?: RoleTable;
   /** Where a task's log and run manifest are. @default {@link taskFiles}(home) */
   files?: TaskFiles;
   /** ms since the epoch. @default Date.now */
@@ -74,5 +89,7 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The route needs no API key. */
     public?: boolean;
+    /** What the caller's role must hold (at `own` or `any` scope); every non-public route has one. */
+    permission?: Permission;
   }
 }

@@ -30,6 +30,13 @@ export interface AuthContext {
   token: string | null;
   /** Set by the `key` step. */
   principal: Principal | null;
+  /**
+   * The permission the matched route declares; null for a registered route that declares none
+   * (refused), undefined when no route matched (the 404 handler answers).
+   */
+  permission?: string | null | undefined;
+  /** Response headers a step wants sent (rate-limit counters), on success and refusal alike. */
+  headers: Record<string, string>;
 }
 
 export interface AuthStep {

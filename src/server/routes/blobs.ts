@@ -29,7 +29,7 @@ function rawBody(request: FastifyRequest, limit: number): AsyncIterable<Buffer> 
 
 /** Registers the blob routes (inside their own plugin scope, for the raw content-type parsers). */
 export function blobRoutes(app: FastifyInstance, ctx: RouteContext): void {
-  app.post('/v1/blobs/missing', async (request) => {
+  app.post('/v1/blobs/missing', { config: { permission: 'blobs:write' } }, async (request) => {
     const body = parseRequest(MissingBlobsRequest, request.body, 'body');
     return { missing: await ctx.blobs.missing(body.hashes) };
   });
@@ -40,21 +40,28 @@ export function blobRoutes(app: FastifyInstance, ctx: RouteContext): void {
       (_request, payload, parsed) => parsed(null, payload),
     );
 
-    scope.put<{ Params: { sha256: string } }>('/v1/blobs/:sha256', async (request, reply) => {
-      const { sha256 } = request.params;
-      if (!isSha256Hex(sha256)) {
-        throw new FetchmlError(
-          'ML_ERR_BLOB_INVALID_HASH',
-          `sha256: ${JSON.stringify(sha256)} is not a lower-case sha256 hex digest`,
-          { details: { field: 'sha256' } },
+    scope.put<{ Params: { sha256: string } }>(
+      '/v1/blobs/:sha256',
+      { config: { permission: 'blobs:write' } },
+      async (request, reply) => {
+        const { sha256 } = request.params;
+        if (!isSha256Hex(sha256)) {
+          throw new FetchmlError(
+            'ML_ERR_BLOB_INVALID_HASH',
+            `sha256: ${JSON.stringify(sha256)} is not a lower-case sha256 hex digest`,
+            { details: { field: 'sha256' } },
+          );
+        }
+        const stat = await ctx.blobs.put(
+          Readable.from(rawBody(request, ctx.blobBodyLimit)),
+          sha256,
         );
-      }
-      const stat = await ctx.blobs.put(Readable.from(rawBody(request, ctx.blobBodyLimit)), sha256);
-      const out: PutBlobResponse = { sha256: stat.sha256, size: stat.size };
-      return reply.code(201).send(out);
-    });
+        const out: PutBlobResponse = { sha256: stat.sha256, size: stat.size };
+        return reply.code(201).send(out);
+      },
+    );
 
-    scope.post('/v1/blobs/batch', async (request) => {
+    scope.post('/v1/blobs/batch', { config: { permission: 'blobs:write' } }, async (request) => {
       const stored = await storeBlobBatch(ctx.blobs, rawBody(request, ctx.blobBodyLimit));
       const out: BlobBatchResponse = {
         stored: stored.map((s) => ({ sha256: s.sha256, size: s.size })),

@@ -53,7 +53,7 @@ function fileHashes(manifest: TreeManifest): string[] {
 }
 
 export function commitRoutes(app: FastifyInstance, ctx: RouteContext): void {
-  app.post('/v1/commits', async (request) => {
+  app.post('/v1/commits', { config: { permission: 'commits:write' } }, async (request) => {
     assertNoHostilePaths(request.body);
     const { manifest } = parseRequest(CreateCommitRequest, request.body, 'body');
     const commit_id = canonicalSha256(manifest);
@@ -62,14 +62,18 @@ export function commitRoutes(app: FastifyInstance, ctx: RouteContext): void {
     return { commit_id, missing };
   });
 
-  app.get<{ Params: { id: string } }>('/v1/commits/:id', async (request) => {
-    const { id } = request.params;
-    const manifest = isSha256Hex(id) ? await ctx.store.getCommit(id) : null;
-    if (!manifest) {
-      throw new FetchmlError('ML_ERR_COMMIT_NOT_FOUND', `no such commit: ${id}`, {
-        details: { commit_id: id },
-      });
-    }
-    return { commit_id: id, manifest };
-  });
+  app.get<{ Params: { id: string } }>(
+    '/v1/commits/:id',
+    { config: { permission: 'commits:read' } },
+    async (request) => {
+      const { id } = request.params;
+      const manifest = isSha256Hex(id) ? await ctx.store.getCommit(id) : null;
+      if (!manifest) {
+        throw new FetchmlError('ML_ERR_COMMIT_NOT_FOUND', `no such commit: ${id}`, {
+          details: { commit_id: id },
+        });
+      }
+      return { commit_id: id, manifest };
+    },
+  );
 }

@@ -16,8 +16,8 @@ import { RunManifest } from '../../core/schemas/manifest.ts';
 import { TERMINAL_STATUSES } from '../../core/schemas/task.ts';
 import type { RouteContext } from '../context.ts';
 import { readLogRange } from '../log-file.ts';
+import { loadAccessibleTask } from '../ownership.ts';
 import { assertTaskId } from '../paths.ts';
-import { loadTask } from '../task-actions.ts';
 import { parseRequest } from '../validate.ts';
 
 /** Reads and validates a task's run manifest (ML_ERR_MANIFEST_NOT_FOUND before it is written). */
@@ -44,45 +44,58 @@ export async function loadRunManifest(ctx: RouteContext, id: string): Promise<Ru
 type IdParams = { Params: { id: string } };
 
 export function fileRoutes(app: FastifyInstance, ctx: RouteContext): void {
-  app.get<IdParams & { Querystring: unknown }>('/v1/tasks/:id/logs', async (request) => {
-    const id = assertTaskId(request.params.id);
-    const q = parseRequest(LogRangeQuery, request.query, 'query');
-    const task = await loadTask(ctx, id);
-    const range = await readLogRange(ctx.files.logPath(id), q.offset, q.limit);
-    const eof = range.next >= range.size;
-    const out: LogRangeResponse = {
-      task_id: id,
-      status: task.status,
-      offset: range.offset,
-      next_offset: range.next,
-      size: range.size,
-      text: range.text,
-      eof,
-      finished: eof && TERMINAL_STATUSES.includes(task.status),
-    };
-    return out;
-  });
+  app.get<IdParams & { Querystring: unknown }>(
+    '/v1/tasks/:id/logs',
+    { config: { permission: 'tasks:read' } },
+    async (request) => {
+      const id = assertTaskId(request.params.id);
+      const q = parseRequest(LogRangeQuery, request.query, 'query');
+      const task = await loadAccessibleTask(ctx, request, id);
+      const range = await readLogRange(ctx.files.logPath(id), q.offset, q.limit);
+      const eof = range.next >= range.size;
+      const out: LogRangeResponse = {
+        task_id: id,
+        status: task.status,
+        offset: range.offset,
+        next_offset: range.next,
+        size: range.size,
+        text: range.text,
+        eof,
+        finished: eof && TERMINAL_STATUSES.includes(task.status),
+      };
+      return out;
+    },
+  );
 
-  app.get<IdParams>('/v1/tasks/:id/manifest', async (request) => {
-    const id = assertTaskId(request.params.id);
-    await loadTask(ctx, id);
-    return loadRunManifest(ctx, id);
-  });
+  app.get<IdParams>(
+    '/v1/tasks/:id/manifest',
+    { config: { permission: 'tasks:read' } },
+    async (request) => {
+      const id = assertTaskId(request.params.id);
+      await loadAccessibleTask(ctx, request, id);
+      return loadRunManifest(ctx, id);
+    },
+  );
 
-  app.get<IdParams>('/v1/tasks/:id/artifacts', async (request) => {
-    const id = assertTaskId(request.params.id);
-    await loadTask(ctx, id);
-    const manifest = await loadRunManifest(ctx, id);
-    const out: ArtifactListResponse = { task_id: id, artifacts: manifest.artifacts };
-    return out;
-  });
+  app.get<IdParams>(
+    '/v1/tasks/:id/artifacts',
+    { config: { permission: 'tasks:read' } },
+    async (request) => {
+      const id = assertTaskId(request.params.id);
+      await loadAccessibleTask(ctx, request, id);
+      const manifest = await loadRunManifest(ctx, id);
+      const out: ArtifactListResponse = { task_id: id, artifacts: manifest.artifacts };
+      return out;
+    },
+  );
 
   app.get<IdParams & { Params: { '*': string } }>(
     '/v1/tasks/:id/artifacts/*',
+    { config: { permission: 'tasks:read' } },
     async (request, reply) => {
       const id = assertTaskId(request.params.id);
       const path = assertRelativePath(request.params['*']);
-      await loadTask(ctx, id);
+      await loadAccessibleTask(ctx, request, id);
       const manifest = await loadRunManifest(ctx, id);
       const artifact = manifest.artifacts.find((a) => a.path === path);
       if (!artifact) {

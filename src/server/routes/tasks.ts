@@ -1,75 +1,95 @@
 /**
  * @module server/routes/tasks
  * Task routes: submit, list (filters: status, user, name, limit), get, cancel, `/v1/status`
- * (everything `ml status` shows, in one request) and `/v1/whoami`.
+ * (everything `ml status` shows, in one request) and `/v1/whoami`. A role holding `tasks:read` or
+ * `tasks:cancel` only as `:own` sees and cancels only its user's tasks (see `server/ownership`).
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 
 import { FetchmlError } from '../../core/errors.ts';
 import { CreateTaskRequest, TaskListQuery } from '../../core/schemas/api.ts';
 import type { StatusResponse, WhoAmIResponse } from '../../core/schemas/api.ts';
 import type { RouteContext } from '../context.ts';
 import { nowIso } from '../context.ts';
+import { loadAccessibleTask, principalOf, scopeOf, taskNotFound } from '../ownership.ts';
 import { assertTaskId } from '../paths.ts';
 import { cancelTask, submitTask } from '../task-actions.ts';
-import type { Principal } from '../types.ts';
 import { parseRequest } from '../validate.ts';
 
 /** How many recent tasks `/v1/status` includes. */
 export const STATUS_RECENT = 20;
 
-function principalOf(request: FastifyRequest): Principal {
-  if (!request.principal) throw new FetchmlError('ML_ERR_UNAUTHORIZED', 'not authenticated');
-  return request.principal;
-}
-
 type IdParams = { Params: { id: string } };
 
 export function taskRoutes(app: FastifyInstance, ctx: RouteContext): void {
-  app.post('/v1/tasks', async (request, reply) => {
+  app.post('/v1/tasks', { config: { permission: 'tasks:create' } }, async (request, reply) => {
     const input = parseRequest(CreateTaskRequest, request.body, 'body');
     const task = await submitTask(ctx, input, principalOf(request));
     return reply.code(201).send(task);
   });
 
-  app.get('/v1/tasks', async (request) => {
+  app.get('/v1/tasks', { config: { permission: 'tasks:read' } }, async (request) => {
     const q = parseRequest(TaskListQuery, request.query, 'query');
+    const p = principalOf(request);
+    let user = q.user;
+    if (scopeOf(ctx, p, 'tasks:read') !== 'any') {
+      if (user !== undefined && user !== p.user) {
+        throw new FetchmlError(
+          'ML_ERR_FORBIDDEN',
+          `role ${p.role} may list only its own tasks (user=${p.user})`,
+          { details: { field: 'user' } },
+        );
+      }
+      user = p.user;
+    }
     const tasks = await ctx.store.listTasks({
       limit: q.limit,
       ...(q.status ? { status: q.status } : {}),
-      ...(q.user !== undefined ? { user: q.user } : {}),
+      ...(user !== undefined ? { user } : {}),
       ...(q.name !== undefined ? { name: q.name } : {}),
     });
     return { tasks };
   });
 
   // The hot read: the stored document is sent as it is (validated by the store), not re-serialised.
-  app.get<IdParams>('/v1/tasks/:id', async (request, reply) => {
-    const id = assertTaskId(request.params.id);
-    const json = await ctx.store.getTaskJson(id);
-    if (json === null) {
-      throw new FetchmlError('ML_ERR_TASK_NOT_FOUND', `no such task: ${id}`, {
-        details: { task_id: id },
-      });
-    }
-    return reply.type('application/json; charset=utf-8').send(json);
-  });
-
-  app.post<IdParams>('/v1/tasks/:id/cancel', async (request) =>
-    cancelTask(ctx, assertTaskId(request.params.id)),
+  app.get<IdParams>(
+    '/v1/tasks/:id',
+    { config: { permission: 'tasks:read' } },
+    async (request, reply) => {
+      const id = assertTaskId(request.params.id);
+      if (scopeOf(ctx, principalOf(request), 'tasks:read') !== 'any') {
+        return reply.send(await loadAccessibleTask(ctx, request, id));
+      }
+      const json = await ctx.store.getTaskJson(id);
+      if (json === null) throw taskNotFound(id);
+      return reply.type('application/json; charset=utf-8').send(json);
+    },
   );
 
-  app.get('/v1/whoami', (request) => {
+  app.post<IdParams>(
+    '/v1/tasks/:id/cancel',
+    { config: { permission: 'tasks:cancel' } },
+    async (request) => {
+      const id = assertTaskId(request.params.id);
+      await loadAccessibleTask(ctx, request, id, 'tasks:cancel');
+      return cancelTask(ctx, id);
+    },
+  );
+
+  app.get('/v1/whoami', { config: { permission: 'self:read' } }, (request) => {
     const p = principalOf(request);
     const out: WhoAmIResponse = { user: p.user, role: p.role, version: ctx.version };
     return out;
   });
 
-  app.get('/v1/status', async () => {
+  // Counts and workers are global; the recent tasks are the caller's own unless it reads any.
+  app.get('/v1/status', { config: { permission: 'status:read' } }, async (request) => {
+    const p = principalOf(request);
+    const own = scopeOf(ctx, p, 'tasks:read') !== 'any';
     const [counts, workers, recent] = await Promise.all([
       ctx.store.countTasksByStatus(),
       ctx.store.listWorkers(),
-      ctx.store.listTasks({ limit: STATUS_RECENT }),
+      ctx.store.listTasks({ limit: STATUS_RECENT, ...(own ? { user: p.user } : {}) }),
     ]);
     const out: StatusResponse = { version: ctx.version, now: nowIso(ctx), counts, workers, recent };
     return out;

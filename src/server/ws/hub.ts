@@ -28,6 +28,7 @@ import type { WsServerMessage } from '../../core/schemas/api.ts';
 import { formatIssues } from '../../core/schemas/common.ts';
 import { isId } from '../../core/ids.ts';
 import type { RouteContext } from '../context.ts';
+import { mayAccess, scopeOf } from '../ownership.ts';
 import type { Principal } from '../types.ts';
 import { TaskFollower } from './follower.ts';
 
@@ -43,6 +44,28 @@ export interface WsHubOptions {
   authenticate(token: string, request: FastifyRequest): Promise<Principal>;
 }
 
+/**
+ * Why `principal` may not follow `taskId` (ownership, as for `GET /v1/tasks/:id`), or null. A role
+ * reading only its own tasks cannot follow `*` (every task); another user's task is "no such task".
+ */
+async function subscribeRefusal(
+  ctx: RouteContext,
+  principal: Principal,
+  taskId: string,
+): Promise<{ code: 'ML_ERR_FORBIDDEN' | 'ML_ERR_TASK_NOT_FOUND'; message: string } | null> {
+  const scope = scopeOf(ctx, principal, 'tasks:read');
+  if (scope === 'any') return null;
+  if (taskId === '*') {
+    return {
+      code: 'ML_ERR_FORBIDDEN',
+      message: `role ${principal.role} may follow only its own tasks, not "*"`,
+    };
+  }
+  const task = await ctx.store.getTask(taskId);
+  if (task && mayAccess(ctx, principal, 'tasks:read', task)) return null;
+  return { code: 'ML_ERR_TASK_NOT_FOUND', message: `no such task: ${taskId}` };
+}
+
 function sender(socket: WebSocket) {
   return (message: WsServerMessage): Promise<void> =>
     new Promise((resolve) => {
@@ -53,103 +76,109 @@ function sender(socket: WebSocket) {
 
 /** Registers `GET /v1/ws`. */
 export function wsRoutes(app: FastifyInstance, ctx: RouteContext, options: WsHubOptions): void {
-  app.get('/v1/ws', { websocket: true }, (socket, request) => {
-    const send = sender(socket);
-    const followers = new Map<string, TaskFollower>();
-    let principal = request.principal;
-    let alive = true;
-    let inbox: Promise<unknown> = Promise.resolve();
+  app.get(
+    '/v1/ws',
+    { websocket: true, config: { permission: 'tasks:read' } },
+    (socket, request) => {
+      const send = sender(socket);
+      const followers = new Map<string, TaskFollower>();
+      let principal = request.principal;
+      let alive = true;
+      let inbox: Promise<unknown> = Promise.resolve();
 
-    const fail = (err: unknown) => {
-      const e = coerceError(err);
-      if (e.status >= 500) request.log.error({ err }, 'websocket subscription failed');
-      void send({
-        type: 'error',
-        code: e.code,
-        message: e.status >= 500 ? 'internal error' : e.message,
-      });
-    };
-
-    const ready = async (p: Principal) => {
-      principal = p;
-      await send({ type: 'ready', version: ctx.version, user: p.user, role: p.role });
-    };
-
-    const authTimer = principal
-      ? null
-      : setTimeout(() => socket.close(WS_CLOSE.unauthorized, 'auth timeout'), AUTH_TIMEOUT_MS);
-    const pingTimer = setInterval(() => {
-      if (!alive) return socket.terminate();
-      alive = false;
-      socket.ping();
-    }, options.pingIntervalMs);
-    pingTimer.unref();
-    socket.on('pong', () => {
-      alive = true;
-    });
-
-    const onMessage = async (raw: string) => {
-      let json: unknown;
-      try {
-        json = JSON.parse(raw);
-      } catch {
-        return send({
+      const fail = (err: unknown) => {
+        const e = coerceError(err);
+        if (e.status >= 500) request.log.error({ err }, 'websocket subscription failed');
+        void send({
           type: 'error',
-          code: 'ML_ERR_VALIDATION',
-          message: 'message: not valid JSON',
+          code: e.code,
+          message: e.status >= 500 ? 'internal error' : e.message,
         });
-      }
-      const parsed = WsClientMessage.safeParse(json);
-      if (!parsed.success) {
-        const message = `message: ${formatIssues(parsed.error).join('; ')}`;
-        return send({ type: 'error', code: 'ML_ERR_VALIDATION', message });
-      }
-      const msg = parsed.data;
-      if (!principal) {
-        if (msg.op !== 'auth') return socket.close(WS_CLOSE.unauthorized, 'send auth first');
-        try {
-          const p = await options.authenticate(msg.api_key, request);
-          if (authTimer) clearTimeout(authTimer);
-          return ready(p);
-        } catch {
-          return socket.close(WS_CLOSE.unauthorized, 'invalid API key');
-        }
-      }
-      if (msg.op === 'auth') return ready(principal);
-      if (msg.op === 'unsubscribe') {
-        followers.get(msg.task_id)?.stop();
-        followers.delete(msg.task_id);
-        return;
-      }
-      const message = `no such task: ${msg.task_id}`;
-      if (msg.task_id !== '*' && !isId(msg.task_id, 'task')) {
-        return send({ type: 'error', code: 'ML_ERR_TASK_NOT_FOUND', message });
-      }
-      followers.get(msg.task_id)?.stop();
-      const follower = new TaskFollower(
-        ctx,
-        send,
-        msg.task_id,
-        msg.log_offset,
-        fail,
-        options.followPollMs,
-      );
-      followers.set(msg.task_id, follower);
-      follower.start();
-    };
+      };
 
-    socket.on('message', (data, isBinary) => {
-      if (isBinary) return socket.close(WS_CLOSE.protocol, 'text messages only');
-      const raw = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
-      // One at a time, in order: a subscribe right behind an auth waits for the auth.
-      inbox = inbox.then(() => onMessage(raw.toString('utf8'))).catch(fail);
-    });
-    socket.on('close', () => {
-      if (authTimer) clearTimeout(authTimer);
-      clearInterval(pingTimer);
-      for (const f of followers.values()) f.stop();
-      followers.clear();
-    });
-    if (principal) void ready(principal);
-  });
+      const ready = async (p: Principal) => {
+        principal = p;
+        await send({ type: 'ready', version: ctx.version, user: p.user, role: p.role });
+      };
+
+      const authTimer = principal
+        ? null
+        : setTimeout(() => socket.close(WS_CLOSE.unauthorized, 'auth timeout'), AUTH_TIMEOUT_MS);
+      const pingTimer = setInterval(() => {
+        if (!alive) return socket.terminate();
+        alive = false;
+        socket.ping();
+      }, options.pingIntervalMs);
+      pingTimer.unref();
+      socket.on('pong', () => {
+        alive = true;
+      });
+
+      const onMessage = async (raw: string) => {
+        let json: unknown;
+        try {
+          json = JSON.parse(raw);
+        } catch {
+          return send({
+            type: 'error',
+            code: 'ML_ERR_VALIDATION',
+            message: 'message: not valid JSON',
+          });
+        }
+        const parsed = WsClientMessage.safeParse(json);
+        if (!parsed.success) {
+          const message = `message: ${formatIssues(parsed.error).join('; ')}`;
+          return send({ type: 'error', code: 'ML_ERR_VALIDATION', message });
+        }
+        const msg = parsed.data;
+        if (!principal) {
+          if (msg.op !== 'auth') return socket.close(WS_CLOSE.unauthorized, 'send auth first');
+          try {
+            const p = await options.authenticate(msg.api_key, request);
+            if (authTimer) clearTimeout(authTimer);
+            return ready(p);
+          } catch {
+            return socket.close(WS_CLOSE.unauthorized, 'invalid API key');
+          }
+        }
+        if (msg.op === 'auth') return ready(principal);
+        if (msg.op === 'unsubscribe') {
+          followers.get(msg.task_id)?.stop();
+          followers.delete(msg.task_id);
+          return;
+        }
+        const message = `no such task: ${msg.task_id}`;
+        if (msg.task_id !== '*' && !isId(msg.task_id, 'task')) {
+          return send({ type: 'error', code: 'ML_ERR_TASK_NOT_FOUND', message });
+        }
+        const refusal = await subscribeRefusal(ctx, principal, msg.task_id);
+        if (refusal) return send({ type: 'error', ...refusal });
+        followers.get(msg.task_id)?.stop();
+        const follower = new TaskFollower(
+          ctx,
+          send,
+          msg.task_id,
+          msg.log_offset,
+          fail,
+          options.followPollMs,
+        );
+        followers.set(msg.task_id, follower);
+        follower.start();
+      };
+
+      socket.on('message', (data, isBinary) => {
+        if (isBinary) return socket.close(WS_CLOSE.protocol, 'text messages only');
+        const raw = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+        // One at a time, in order: a subscribe right behind an auth waits for the auth.
+        inbox = inbox.then(() => onMessage(raw.toString('utf8'))).catch(fail);
+      });
+      socket.on('close', () => {
+        if (authTimer) clearTimeout(authTimer);
+        clearInterval(pingTimer);
+        for (const f of followers.values()) f.stop();
+        followers.clear();
+      });
+      if (principal) void ready(principal);
+    },
+  );
 }

@@ -1,0 +1,93 @@
+/**
+ * @module server/auth/install
+ * Wires the auth chain into Fastify: an `onRoute` hook records every registered route with the
+ * permission it declares ({@link RouteInfo}; a test walks them), and an `onRequest` hook runs the
+ * chain before any body is read. Public routes (`/healthz`) and a WebSocket upgrade without an
+ * `Authorization` header (it authenticates with its first message) run only the steps that come
+ * before the key ({@link PRE_AUTH_STEPS}), so the allowlist applies to every connection.
+ * Headers a step sets (rate-limit counters) go on the response, refusals included.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+
+import { FetchmlError } from '../../core/errors.ts';
+import { sendError, toResponseError } from '../error-handler.ts';
+import type { Principal } from '../types.ts';
+import { bearerToken, runAuthChain } from './chain.ts';
+import type { AuthContext, AuthStep, AuthStepName } from './chain.ts';
+
+/** Steps that run even without a key. */
+export const PRE_AUTH_STEPS: ReadonlySet<AuthStepName> = new Set(['ip_allowlist', 'ban']);
+
+/** One registered route and what it requires. */
+export interface RouteInfo {
+  method: string;
+  url: string;
+  permission: string | null;
+  public: boolean;
+}
+
+function authContext(request: FastifyRequest, token: string | null): AuthContext {
+  const url = request.routeOptions.url;
+  return {
+    ip: request.ip,
+    method: request.method,
+    route: url ?? request.url,
+    url: request.url,
+    token,
+    principal: null,
+    permission: url === undefined ? undefined : (request.routeOptions.config.permission ?? null),
+    headers: {},
+  };
+}
+
+function applyHeaders(reply: FastifyReply, ctx: AuthContext): void {
+  for (const [k, v] of Object.entries(ctx.headers)) reply.header(k, v);
+}
+
+/**
+ * Installs the hooks on `app` (call before registering routes). Returns the route registry and
+ * `authenticate`, which runs the whole chain for a key that arrives later (WebSocket `auth`).
+ */
+export function installAuth(
+  app: FastifyInstance,
+  steps: readonly AuthStep[],
+): {
+  routes: RouteInfo[];
+  authenticate: (token: string, request: FastifyRequest) => Promise<Principal>;
+} {
+  const routes: RouteInfo[] = [];
+  const preAuth = steps.filter((s) => PRE_AUTH_STEPS.has(s.name));
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    for (const method of methods) {
+      routes.push({
+        method,
+        url: route.url,
+        permission: route.config?.permission ?? null,
+        public: route.config?.public === true,
+      });
+    }
+  });
+  app.addHook('onRequest', async (request, reply) => {
+    const token = bearerToken(request.headers.authorization);
+    // A WebSocket may authenticate with its first message instead (see ws/hub).
+    const later = token === null && request.ws && request.routeOptions.url === '/v1/ws';
+    const keyless = request.routeOptions.config.public === true || later;
+    const ctx = authContext(request, token);
+    try {
+      request.principal = await runAuthChain(keyless ? preAuth : steps, ctx);
+      applyHeaders(reply, ctx);
+    } catch (err) {
+      applyHeaders(reply, ctx);
+      await sendError(reply, toResponseError(err));
+    }
+  });
+  return {
+    routes,
+    async authenticate(token, request) {
+      const principal = await runAuthChain(steps, authContext(request, token));
+      if (!principal) throw new FetchmlError('ML_ERR_UNAUTHORIZED', 'not authenticated');
+      return principal;
+    },
+  };
+}
