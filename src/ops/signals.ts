@@ -1,6 +1,6 @@
 /**
  * @module ops/signals
- * Waiting for Ctrl-C / SIGTERM in the long-running commands (`up`, `server`, `worker`). The first
+ * Waiting for Ctrl-C / SIGTERM / SIGHUP (the terminal closed) in the long-running commands (`up`, `server`, `worker`). The first
  * signal asks for a graceful stop; a second one while stopping asks to force it. Handlers are
  * registered once per wait and removed afterwards, so nothing leaks into tests or other commands.
  */
@@ -17,7 +17,7 @@ export interface ShutdownSignal {
 }
 
 export function waitForShutdown(
-  signals: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM'],
+  signals: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'],
 ): ShutdownSignal {
   let count = 0;
   let resolveFirst!: (s: string) => void;

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 
 import type { ConfigFlag } from '../../config/index.ts';
 import { writeJson } from '../../cli/shared/output.ts';
+import { FetchmlError } from '../../core/errors.ts';
 import { examples, packageVersion } from '../../cli/shared/program.ts';
 import type { OpsContext } from '../context.ts';
 import { startServices, type RunningServices } from '../services.ts';
@@ -76,7 +77,24 @@ async function serve(
   };
   const shutdown = waitForShutdown();
   try {
-    const services = await startServices(config, { ...parts, version: packageVersion(), log });
+    const services = await startServices(config, {
+      ...parts,
+      version: packageVersion(),
+      log,
+    }).catch((err: unknown) => {
+      const code = (err as { code?: string }).code;
+      if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+        const where = `${config.server.host}:${config.server.port}`;
+        throw new FetchmlError(
+          'ML_ERR_CONFIG_INVALID',
+          code === 'EADDRINUSE'
+            ? `${where} is already in use (another fetchml?); choose another with --port or server.port`
+            : `cannot listen on ${where} (${code}); check server.host and server.port`,
+          { cause: err, details: { field: 'server.port' } },
+        );
+      }
+      throw err;
+    });
     if (json) {
       writeJson(ctx.io.stdout, {
         url: services.url,
