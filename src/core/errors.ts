@@ -46,6 +46,7 @@ export const ERROR_CATALOGUE = {
     status: 424,
     title: 'The container image of the job is not available',
   },
+  ML_ERR_IP_NOT_ALLOWED: { status: 403, title: 'Client address is not in the IP allowlist' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

@@ -10,8 +10,10 @@ import type { FastifyInstance } from 'fastify';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
+import { compileAllowlist, LOCAL_NETWORKS } from '../auth/ip-allowlist.ts';
 import { loadRoles } from '../auth/roles.ts';
 import type { RoleTable } from '../auth/roles.ts';
+import { allowlistStep } from './auth/allowlist-step.ts';
 import { ensureAdminKey } from './auth/api-keys.ts';
 import type { AuthStep } from './auth/chain.ts';
 import { installAuth } from './auth/install.ts';
@@ -92,7 +94,11 @@ export async function createServer(
     forceCloseConnections: true,
   }) as unknown as FastifyInstance;
 
-  const steps: AuthStep[] = [keyStep(keys), permissionStep(roles)];
+  const steps: AuthStep[] = [
+    allowlistStep(compileAllowlist(security.ipAllowlist ?? LOCAL_NETWORKS)),
+    keyStep(keys),
+    permissionStep(roles),
+  ];
 
   // Registered first: its onRequest hook (which sets `request.ws`) must run before the auth hook.
   await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });

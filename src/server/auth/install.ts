@@ -18,6 +18,12 @@ import type { AuthContext, AuthStep, AuthStepName } from './chain.ts';
 /** Steps that run even without a key. */
 export const PRE_AUTH_STEPS: ReadonlySet<AuthStepName> = new Set(['ip_allowlist', 'ban']);
 
+/**
+ * The address given to a request with no socket peer: only in-process injection (tests) has
+ * none, since a TCP connection always has a remote address. Loopback, as the caller is local.
+ */
+export const IN_PROCESS_IP = '127.0.0.1';
+
 /** One registered route and what it requires. */
 export interface RouteInfo {
   method: string;
@@ -29,7 +35,8 @@ export interface RouteInfo {
 function authContext(request: FastifyRequest, token: string | null): AuthContext {
   const url = request.routeOptions.url;
   return {
-    ip: request.ip,
+    // A TCP peer always has an address; only in-process injection (`app.injectWS`) has none.
+    ip: request.ip ?? IN_PROCESS_IP,
     method: request.method,
     route: url ?? request.url,
     url: request.url,

@@ -1,0 +1,24 @@
+/**
+ * @module server/auth/allowlist-step
+ * The `ip_allowlist` step, first in the chain and run for every request (public routes and
+ * WebSocket upgrades included): a client outside the allowlist is refused with 403
+ * ML_ERR_IP_NOT_ALLOWED before its key is even looked at. The message names the client's own
+ * address (so an operator can add it) and nothing of the configuration.
+ */
+import type { IpAllowlist } from '../../auth/ip-allowlist.ts';
+import { FetchmlError } from '../../core/errors.ts';
+import type { AuthStep } from './chain.ts';
+
+/** The allowlist step over `allowlist`. */
+export function allowlistStep(allowlist: IpAllowlist): AuthStep {
+  return {
+    name: 'ip_allowlist',
+    run(ctx) {
+      if (allowlist.allows(ctx.ip)) return;
+      throw new FetchmlError(
+        'ML_ERR_IP_NOT_ALLOWED',
+        `client address ${ctx.ip} is not allowed to connect (see security.ip_allowlist on the server)`,
+      );
+    },
+  };
+}
