@@ -52,6 +52,7 @@ export function manifestFor(
     metrics: Record<string, unknown>;
     endedAt: string | null;
     exitCode: number | null;
+    error?: { code: string; message: string } | null;
   },
 ): RunManifest {
   const { plan } = a.task;
@@ -75,6 +76,7 @@ export function manifestFor(
     startedAt: a.startedAt,
     endedAt: end.endedAt,
     exitCode: end.exitCode,
+    error: end.error ?? null,
     artifacts: end.artifacts,
     metrics: end.metrics,
     environment: redactEnvironment(plan.env, [

@@ -30,6 +30,8 @@ export interface ManifestInput {
   startedAt: string | null;
   endedAt: string | null;
   exitCode: number | null;
+  /** Why the run failed or was cancelled; null while running and when it completed. */
+  error: { code: string; message: string } | null;
   artifacts: readonly Artifact[];
   metrics: Record<string, unknown>;
   /** Already redacted and sanitized (./redact.ts). */
@@ -66,6 +68,7 @@ export function buildManifest(input: ManifestInput): RunManifest {
       ended_at: input.endedAt,
       exit_code: input.exitCode,
     },
+    error: input.error,
     artifacts: [...input.artifacts],
     metrics: input.metrics,
     environment: input.environment,

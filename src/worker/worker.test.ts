@@ -9,7 +9,13 @@ import { lifecycleProblems, RunManifest } from '../core/schemas/manifest.ts';
 import type { TaskEvent } from '../events/types.ts';
 import { PROCESS_RUNTIME_WARNING, ProcessRuntime } from '../runtime/index.ts';
 import type { TestBackends } from './test-helpers.ts';
-import { openTestBackends, submitProject, testWorker, waitForStatus } from './test-helpers.ts';
+import {
+  openTestBackends,
+  submitProject,
+  testWorker,
+  waitFor,
+  waitForStatus,
+} from './test-helpers.ts';
 import type { FetchmlWorker } from './types.ts';
 
 const runtime = new ProcessRuntime({ killGraceMs: 1000 });
@@ -66,6 +72,7 @@ describe('worker (process runtime)', () => {
     const m = await readManifest(task.id);
     expect(lifecycleProblems(m)).toEqual([]);
     expect(m.status).toBe('completed');
+    expect(m.error).toBeNull();
     expect(m.lifecycle.exit_code).toBe(0);
     expect(m.lifecycle.queued_at).toBe(task.queued_at);
     expect(m.worker).toMatchObject({ id: worker.id, runtime: 'process', version: '0.0.0-test' });
@@ -112,8 +119,17 @@ describe('worker (process runtime)', () => {
 
     const statuses = events.filter((e) => e.type === 'task.status').map((e) => e.status);
     expect(statuses).toEqual(['running', 'completed']);
-    // The staging dir is gone.
-    await expect(stat(join(b.home, 'cache', 'work', `${task.id}-1`))).rejects.toThrow();
+    // The staging dir is removed right after the final state is recorded (not before it).
+    const staged = join(b.home, 'cache', 'work', `${task.id}-1`);
+    await waitFor(
+      () =>
+        stat(staged).then(
+          () => true,
+          () => false,
+        ),
+      (exists) => !exists,
+      5000,
+    );
     const workers = await b.store.listWorkers();
     expect(workers.find((w) => w.id === worker!.id)?.runtime).toBe('process');
   });
@@ -154,6 +170,7 @@ describe('worker (process runtime)', () => {
     const m = await readManifest(task.id);
     expect(lifecycleProblems(m)).toEqual([]);
     expect(m.lifecycle.exit_code).toBeGreaterThan(128);
+    expect(m.error?.code).toBe('ML_ERR_TASK_TIMEOUT');
     const log = await readFile(taskFiles(b.home).logPath(task.id), 'utf8');
     expect(log).toMatch(/\[fetchml\] timed out after/);
   });

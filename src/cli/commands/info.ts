@@ -39,6 +39,7 @@ export function formatManifest(m: RunManifest, now: number): string {
   let out = kv([
     ['task', `${m.task_id} (${m.name}, user ${m.user}, attempt ${m.attempt})`],
     ['status', m.status + (l.exit_code !== null ? ` (exit ${l.exit_code})` : '')],
+    ...(m.error ? [['reason', `${m.error.message} (${m.error.code})`] as [string, string]] : []),
     ['commit', m.commit_id],
     ['plan', `${m.plan_sha256} (${m.repro_policy}, trust ${m.trust_level})`],
     ['command', [...m.plan.command, ...m.plan.args].join(' ')],
@@ -89,6 +90,7 @@ export function formatTaskOnly(t: Task, now: number): string {
     kv([
       ['task', `${t.id} (${t.name}, user ${t.user}, attempt ${t.attempt}/${t.max_attempts})`],
       ['status', t.status + (t.exit_code !== null ? ` (exit ${t.exit_code})` : '')],
+      ...(t.error ? [['reason', `${t.error.message} (${t.error.code})`] as [string, string]] : []),
       ['commit', t.commit_id],
       ['plan', `${t.plan_sha256} (${t.repro_policy}, trust ${t.trust_level})`],
       ['command', [...t.plan.command, ...t.plan.args].join(' ')],

@@ -58,6 +58,8 @@ export const RunManifest = z.strictObject({
     ended_at: IsoTime.nullable(),
     exit_code: z.number().int().nullable(),
   }),
+  /** Why a failed or cancelled run ended (`ML_ERR_TASK_TIMEOUT`, `ML_ERR_TASK_OOM`, ...); else null. */
+  error: z.strictObject({ code: z.string(), message: z.string() }).nullable().default(null),
   artifacts: z.array(Artifact),
   metrics: z.record(z.string(), z.unknown()),
   /** The task's environment with secrets redacted and host paths sanitized. */
