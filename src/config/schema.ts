@@ -162,8 +162,8 @@ const Worker = z
     lease_ms: PositiveInt.default(30_000).describe(
       'Lease length; a job whose lease expires returns to the queue. Default 30000.',
     ),
-    heartbeat_ms: PositiveInt.default(10_000).describe(
-      'How often a running job renews its lease. Must be less than lease_ms. Default 10000.',
+    heartbeat_ms: PositiveInt.default(2_000).describe(
+      'How often a running job renews its lease; a cancel reaches the job at the next heartbeat. Must be less than lease_ms. Default 2000.',
     ),
     max_attempts: PositiveInt.default(3).describe(
       'Attempts before a job whose worker keeps dying is failed. Default 3.',
