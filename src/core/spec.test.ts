@@ -31,6 +31,12 @@ describe('parseExperimentSpec', () => {
     }
   });
 
+  it('says what a missing command should be', () => {
+    expect(() => parseExperimentSpec('name: demo\n')).toThrow(
+      /command: required: the program to run/,
+    );
+  });
+
   it('reports YAML syntax errors as spec errors', () => {
     expect(() => parseExperimentSpec('name: [unclosed')).toThrow(/not valid YAML/);
   });

@@ -22,7 +22,9 @@ export const ExperimentSpec = z.strictObject({
     .string()
     .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'letters, digits, . _ - only (max 128)'),
   /** What to run, from the snapshot root: a shell-free argv, or one string split on spaces. */
-  command: z.union([z.string().min(1), z.array(z.string()).min(1)]),
+  command: z.union([z.string().min(1), z.array(z.string()).min(1)], {
+    error: 'required: the program to run, as a string or a list (e.g. "python3 train.py")',
+  }),
   kind: z.enum(['batch', 'service']).default('batch'),
   image: z.string().min(1).optional(),
   /** Dependency manifest (requirements.txt, pyproject.toml, environment.yml, ...). */
