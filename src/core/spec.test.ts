@@ -31,6 +31,12 @@ describe('parseExperimentSpec', () => {
     }
   });
 
+  it('refuses zero memory, naming the field', () => {
+    expect(() => parseExperimentSpec('name: a\ncommand: x\nresources: {memory: 0}\n')).toThrow(
+      /resources\.memory: must be more than 0/,
+    );
+  });
+
   it('says what a missing command should be', () => {
     expect(() => parseExperimentSpec('name: demo\n')).toThrow(
       /command: required: the program to run/,

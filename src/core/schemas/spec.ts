@@ -33,7 +33,7 @@ export const ExperimentSpec = z.strictObject({
   resources: z
     .strictObject({
       cpus: z.number().positive().max(1024).default(1),
-      memory: SizeMb.default(1024),
+      memory: SizeMb.pipe(z.number().int().positive('must be more than 0')).default(1024),
       gpus: z.number().int().min(0).max(64).default(0),
     })
     .default({ cpus: 1, memory: 1024, gpus: 0 }),
