@@ -62,6 +62,13 @@ export function makeSandbox(name) {
     FETCHML_CLIENT_CONFIG: join(root, 'client.json'),
     NO_COLOR: '1',
   });
+  // The benches send thousands of requests with the admin key: give admin a limit they never reach
+  // (the rate-limit step still runs on every request, so its cost stays in the measurement).
+  mkdirSync(home);
+  writeFileSync(
+    join(home, 'roles.yaml'),
+    'roles:\n  admin: { permissions: ["*"], rate_limit_per_min: 1000000000 }\n',
+  );
   return { root, home, project, env, remove: () => rmSync(root, { recursive: true, force: true }) };
 }
 

@@ -11,6 +11,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { compileAllowlist, LOCAL_NETWORKS } from '../auth/ip-allowlist.ts';
+import { RateLimiter } from '../auth/rate-limit.ts';
 import { loadRoles } from '../auth/roles.ts';
 import type { RoleTable } from '../auth/roles.ts';
 import { allowlistStep } from './auth/allowlist-step.ts';
@@ -22,6 +23,7 @@ import { openFileKeyStore } from './auth/key-store.ts';
 import type { KeyStore } from './auth/key-store.ts';
 import { keyStep } from './auth/key-step.ts';
 import { permissionStep } from './auth/permission-step.ts';
+import { rateLimitStep } from './auth/rate-limit-step.ts';
 import type { RouteContext } from './context.ts';
 import { installErrorHandling } from './error-handler.ts';
 import { taskFiles } from './paths.ts';
@@ -98,6 +100,7 @@ export async function createServer(
     allowlistStep(compileAllowlist(security.ipAllowlist ?? LOCAL_NETWORKS)),
     keyStep(keys),
     permissionStep(roles),
+    rateLimitStep(new RateLimiter(ctx.clock), roles, security.rateLimitPerMin ?? 30),
   ];
 
   // Registered first: its onRequest hook (which sets `request.ws`) must run before the auth hook.
