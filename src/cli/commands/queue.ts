@@ -6,6 +6,7 @@
  * `id=$(ml queue)` works; the sync summary goes to stderr. An invalid fetchml.yaml names the field
  * before anything is uploaded; a failing strict preflight prints the server's message (exit 1).
  */
+import { fitWarning } from '../shared/fit.ts';
 import type { Command } from 'commander';
 
 import { ExitError, FetchmlError } from '../../core/errors.ts';
@@ -86,6 +87,14 @@ export async function runQueue(
         `queued ${created.name} as ${created.id} (priority ${created.priority}, trust ${created.trust_level})\n` +
           (opts.follow ? '' : `  follow it: ml logs -f ${shortId(created.id)}\n`),
       );
+      // Best-effort: the task is queued whatever this answers.
+      let warning: string | null = null;
+      try {
+        warning = fitWarning(created, (await client.status()).workers);
+      } catch {
+        // no status, no warning
+      }
+      if (warning) deps.io.stderr.write(`warning: ${warning}\n`);
     }
     if (opts.follow) {
       exitCode = (await followTask(deps, client, created.id, { json: opts.json })).code;
