@@ -178,6 +178,30 @@ describe('ownership', () => {
   });
 });
 
+describe('keys', () => {
+  it('no key, a malformed, a wrong or a non-bearer key: 401 and nothing is stored', async () => {
+    const before = await t.deps.store.listTasks({ limit: 100 });
+    for (const headers of [
+      {},
+      { authorization: 'Bearer fml_short' },
+      { authorization: `Bearer ${generateApiKey()}` },
+      { authorization: `Basic ${t.key}` },
+    ]) {
+      const res = await t.server.app.inject({
+        method: 'POST',
+        url: '/v1/tasks',
+        headers,
+        payload: { commit_id: project.commitId, spec: sampleSpec },
+      });
+      expect(res.statusCode).toBe(401);
+      expect(errorOf(res).code).toBe('ML_ERR_UNAUTHORIZED');
+      expect(res.headers['www-authenticate']).toBe('Bearer');
+      expect(res.body).not.toContain(t.key);
+    }
+    expect(await t.deps.store.listTasks({ limit: 100 })).toEqual(before);
+  });
+});
+
 describe('role escalation', () => {
   it('a researcher cannot call the user-admin route; admin can, and it shows no secret', async () => {
     const res = await inject('ana', 'GET', '/v1/users');
