@@ -47,6 +47,7 @@ export const ERROR_CATALOGUE = {
     title: 'The container image of the job is not available',
   },
   ML_ERR_IP_NOT_ALLOWED: { status: 403, title: 'Client address is not in the IP allowlist' },
+  ML_ERR_IP_BANNED: { status: 403, title: 'Client address is banned after failed authentications' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

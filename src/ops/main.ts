@@ -9,6 +9,7 @@ import type { Command } from 'commander';
 import { processIo } from '../cli/shared/output.ts';
 import type { ProgramIo } from '../cli/shared/output.ts';
 import { createProgram, examples, runProgram } from '../cli/shared/program.ts';
+import { registerBanCommands } from './commands/ban.ts';
 import { registerConfigCommands } from './commands/config.ts';
 import { registerDoctorCommand } from './commands/doctor.ts';
 import { registerServeCommands } from './commands/serve.ts';
@@ -21,6 +22,7 @@ const COMMAND_GROUPS: ReadonlyArray<(program: Command, ctx: OpsContext) => void>
   registerConfigCommands,
   registerDoctorCommand,
   registerUserCommands,
+  registerBanCommands,
 ];
 
 /** Builds the `fetchml` program for one run (nothing is shared between runs). */

@@ -88,6 +88,8 @@ export async function startServices(
             rolesFile: config.security.roles_file,
             ipAllowlist: config.security.ip_allowlist,
             rateLimitPerMin: config.security.rate_limit_per_min,
+            banAfterFailures: config.security.ban_after_failures,
+            banMinutes: config.security.ban_minutes,
           },
         },
         backends,

@@ -10,12 +10,14 @@ import type { FastifyInstance } from 'fastify';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
+import { openBanList } from '../auth/bans.ts';
 import { compileAllowlist, LOCAL_NETWORKS } from '../auth/ip-allowlist.ts';
 import { RateLimiter } from '../auth/rate-limit.ts';
 import { loadRoles } from '../auth/roles.ts';
 import type { RoleTable } from '../auth/roles.ts';
 import { allowlistStep } from './auth/allowlist-step.ts';
 import { ensureAdminKey } from './auth/api-keys.ts';
+import { banStep } from './auth/ban-step.ts';
 import type { AuthStep } from './auth/chain.ts';
 import { installAuth } from './auth/install.ts';
 import type { RouteInfo } from './auth/install.ts';
@@ -98,6 +100,15 @@ export async function createServer(
 
   const steps: AuthStep[] = [
     allowlistStep(compileAllowlist(security.ipAllowlist ?? LOCAL_NETWORKS)),
+    banStep(
+      openBanList(join(options.home, 'bans.json'), {
+        threshold: security.banAfterFailures ?? 10,
+        banMs: (security.banMinutes ?? 60) * 60_000,
+        clock: ctx.clock,
+      }),
+      join(options.home, 'logs', 'auth.log'),
+      ctx.clock,
+    ),
     keyStep(keys),
     permissionStep(roles),
     rateLimitStep(new RateLimiter(ctx.clock), roles, security.rateLimitPerMin ?? 30),

@@ -1,0 +1,114 @@
+/**
+ * @module auth/bans
+ * Automatic bans: an address with `threshold` authentication failures (401) within
+ * {@link FAILURE_WINDOW_MS} is banned for `banMs`. Bans persist in `<home>/bans.json` (0600), so a
+ * restart keeps them, and `fetchml ban remove` (another process) takes effect on the next request:
+ * like the key file, the ban file is `stat`ed per check (one syscall) and re-read only when it
+ * changed. Failure counters are in memory (a restart forgets half-way counts, not bans).
+ */
+import { statSync } from 'node:fs';
+import { chmod, readFile, rename, writeFile } from 'node:fs/promises';
+
+import { FetchmlError } from '../core/errors.ts';
+
+/** Failures older than this are forgotten. */
+export const FAILURE_WINDOW_MS = 10 * 60_000;
+
+/** One ban. */
+export interface Ban {
+  ip: string;
+  since: string;
+  until: string;
+  failures: number;
+}
+
+interface BanFile {
+  version: 1;
+  bans: Ban[];
+}
+
+function versionOf(path: string): string {
+  const st = statSync(path, { throwIfNoEntry: false });
+  return st ? `${st.mtimeMs}:${st.size}:${st.ino}` : 'absent';
+}
+
+/** The bans in `path` (expired ones included); ML_ERR_STORE_CORRUPT when unreadable. */
+export async function readBans(path: string): Promise<Ban[]> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  try {
+    const parsed = JSON.parse(text) as BanFile;
+    if (parsed.version === 1 && Array.isArray(parsed.bans)) return parsed.bans;
+  } catch (cause) {
+    throw new FetchmlError('ML_ERR_STORE_CORRUPT', `${path} is not valid JSON`, { cause });
+  }
+  throw new FetchmlError('ML_ERR_STORE_CORRUPT', `${path}: unknown format`);
+}
+
+/** Writes `bans` atomically (0600). */
+export async function writeBans(path: string, bans: readonly Ban[]): Promise<void> {
+  const tmp = `${path}.${process.pid}.tmp`;
+  const body: BanFile = { version: 1, bans: [...bans] };
+  await writeFile(tmp, `${JSON.stringify(body, null, 2)}\n`, { mode: 0o600 });
+  await chmod(tmp, 0o600);
+  await rename(tmp, path);
+}
+
+/** Live bans and failure counting over one ban file. */
+export interface BanList {
+  /** The live ban of `ip`, or null. */
+  bannedUntil(ip: string): Promise<string | null>;
+  /** Counts a failure; returns the new ban when this one crossed the threshold. */
+  recordFailure(ip: string): Promise<Ban | null>;
+}
+
+/** A {@link BanList} over `path`. */
+export function openBanList(
+  path: string,
+  opts: { threshold: number; banMs: number; clock?: () => number },
+): BanList {
+  const clock = opts.clock ?? Date.now;
+  let bans = new Map<string, Ban>();
+  let version = 'unread';
+  const failures = new Map<string, number[]>();
+
+  const refresh = async () => {
+    const v = versionOf(path);
+    if (v === version) return;
+    bans = new Map((await readBans(path)).map((b) => [b.ip, b]));
+    version = v;
+  };
+
+  return {
+    async bannedUntil(ip) {
+      await refresh();
+      const ban = bans.get(ip);
+      return ban && Date.parse(ban.until) > clock() ? ban.until : null;
+    },
+    async recordFailure(ip) {
+      const now = clock();
+      const recent = (failures.get(ip) ?? []).filter((t) => now - t < FAILURE_WINDOW_MS);
+      recent.push(now);
+      failures.set(ip, recent);
+      if (recent.length < opts.threshold) return null;
+      failures.delete(ip);
+      await refresh();
+      const ban: Ban = {
+        ip,
+        since: new Date(now).toISOString(),
+        until: new Date(now + opts.banMs).toISOString(),
+        failures: recent.length,
+      };
+      const live = [...bans.values()].filter((b) => Date.parse(b.until) > now && b.ip !== ip);
+      await writeBans(path, [...live, ban]);
+      bans = new Map([...live, ban].map((b) => [b.ip, b]));
+      version = versionOf(path);
+      return ban;
+    },
+  };
+}
