@@ -2,14 +2,14 @@
  * @module auth/bans
  * Automatic bans: an address with `threshold` authentication failures (401) within
  * {@link FAILURE_WINDOW_MS} is banned for `banMs`. Bans persist in `<home>/bans.json` (0600), so a
- * restart keeps them, and `fetchml ban remove` (another process) takes effect on the next request:
- * like the key file, the ban file is `stat`ed per check (one syscall) and re-read only when it
- * changed. Failure counters are in memory (a restart forgets half-way counts, not bans).
+ * restart keeps them, and `fetchml ban remove` (another process) takes effect within milliseconds:
+ * like the key file, the ban file is watched (`auth/file-watch`) and re-read only when it changed.
+ * Failure counters are in memory (a restart forgets half-way counts, not bans).
  */
-import { statSync } from 'node:fs';
 import { chmod, readFile, rename, writeFile } from 'node:fs/promises';
 
 import { FetchmlError } from '../core/errors.ts';
+import { watchFile } from './file-watch.ts';
 
 /** Failures older than this are forgotten. */
 export const FAILURE_WINDOW_MS = 10 * 60_000;
@@ -25,11 +25,6 @@ export interface Ban {
 interface BanFile {
   version: 1;
   bans: Ban[];
-}
-
-function versionOf(path: string): string {
-  const st = statSync(path, { throwIfNoEntry: false });
-  return st ? `${st.mtimeMs}:${st.size}:${st.ino}` : 'absent';
 }
 
 /** The bans in `path` (expired ones included); ML_ERR_STORE_CORRUPT when unreadable. */
@@ -65,6 +60,7 @@ export interface BanList {
   bannedUntil(ip: string): Promise<string | null>;
   /** Counts a failure; returns the new ban when this one crossed the threshold. */
   recordFailure(ip: string): Promise<Ban | null>;
+  close(): void;
 }
 
 /** A {@link BanList} over `path`. */
@@ -74,14 +70,13 @@ export function openBanList(
 ): BanList {
   const clock = opts.clock ?? Date.now;
   let bans = new Map<string, Ban>();
-  let version = 'unread';
+  const watcher = watchFile(path);
   const failures = new Map<string, number[]>();
 
   const refresh = async () => {
-    const v = versionOf(path);
-    if (v === version) return;
+    if (!watcher.changed()) return;
+    watcher.markRead();
     bans = new Map((await readBans(path)).map((b) => [b.ip, b]));
-    version = v;
   };
 
   return {
@@ -107,8 +102,10 @@ export function openBanList(
       const live = [...bans.values()].filter((b) => Date.parse(b.until) > now && b.ip !== ip);
       await writeBans(path, [...live, ban]);
       bans = new Map([...live, ban].map((b) => [b.ip, b]));
-      version = versionOf(path);
       return ban;
+    },
+    close() {
+      watcher.close();
     },
   };
 }

@@ -98,17 +98,14 @@ export async function createServer(
     forceCloseConnections: true,
   }) as unknown as FastifyInstance;
 
+  const banList = openBanList(join(options.home, 'bans.json'), {
+    threshold: security.banAfterFailures ?? 10,
+    banMs: (security.banMinutes ?? 60) * 60_000,
+    clock: ctx.clock,
+  });
   const steps: AuthStep[] = [
     allowlistStep(compileAllowlist(security.ipAllowlist ?? LOCAL_NETWORKS)),
-    banStep(
-      openBanList(join(options.home, 'bans.json'), {
-        threshold: security.banAfterFailures ?? 10,
-        banMs: (security.banMinutes ?? 60) * 60_000,
-        clock: ctx.clock,
-      }),
-      join(options.home, 'logs', 'auth.log'),
-      ctx.clock,
-    ),
+    banStep(banList, join(options.home, 'logs', 'auth.log'), ctx.clock),
     keyStep(keys),
     permissionStep(roles),
     rateLimitStep(new RateLimiter(ctx.clock), roles, security.rateLimitPerMin ?? 30),
@@ -158,6 +155,8 @@ export async function createServer(
       await stopReaper?.();
       stopReaper = null;
       await app.close();
+      banList.close();
+      if (!deps.keys) keys.close?.();
     },
   };
 }

@@ -7,13 +7,14 @@
  *
  * Why a file and not the MetadataStore: `fetchml user` runs beside a live server, with no server
  * API to call and possibly no database credentials (PostgreSQL), and keys are few. Revocation must
- * take effect at once, so every lookup first `stat`s the file (one synchronous syscall, ~1 µs on a
- * cached inode: no read, no parse) and re-reads it only when its mtime, size or inode changed. An
- * `fs.watch` would be cheaper still but delivers asynchronously, so a request racing the revoke
- * could pass; the stat cannot.
+ * take effect at once: the file is watched (`auth/file-watch`: inotify, plus a stat at most once a
+ * second as a backstop) and re-read on the next lookup after it changed — within milliseconds of
+ * `fetchml user revoke`, without a syscall per request (a per-request `stat` cost ~10 µs under
+ * load, a fifth of a request).
  */
-import { statSync } from 'node:fs';
 import { chmod, readFile, rename, stat, writeFile } from 'node:fs/promises';
+
+import { watchFile } from '../../auth/file-watch.ts';
 
 import { FetchmlError } from '../../core/errors.ts';
 
@@ -39,17 +40,13 @@ export interface KeyStore {
   list(): Promise<ApiKeyRecord[]>;
   /** Marks the key revoked; unknown id is ML_ERR_NOT_FOUND. */
   revoke(id: string, at: string): Promise<void>;
+  /** Stops watching for changes (if the store watches). */
+  close?(): void;
 }
 
 /** Identity of one version of the file: changes whenever another process rewrites it. */
 function versionOf(st: { mtimeMs: number; size: number; ino: number }): string {
   return `${st.mtimeMs}:${st.size}:${st.ino}`;
-}
-
-/** The current version of `path`, or `'absent'`. */
-function currentVersion(path: string): string {
-  const st = statSync(path, { throwIfNoEntry: false });
-  return st ? versionOf(st) : 'absent';
 }
 
 interface KeyFile {
@@ -61,8 +58,10 @@ interface KeyFile {
 export async function openFileKeyStore(path: string): Promise<KeyStore> {
   let keys: ApiKeyRecord[] = [];
   let version = 'absent';
+  const watcher = watchFile(path);
 
   const load = async (): Promise<void> => {
+    watcher.markRead();
     let st;
     try {
       st = await stat(path);
@@ -101,7 +100,7 @@ export async function openFileKeyStore(path: string): Promise<KeyStore> {
   return {
     async findByPrefix(prefix) {
       // Added, revoked or rotated by another process since we last looked: re-read.
-      if (currentVersion(path) !== version) await load();
+      if (watcher.changed()) await load();
       return keys.filter((k) => k.prefix === prefix);
     },
     async add(record) {
@@ -119,6 +118,9 @@ export async function openFileKeyStore(path: string): Promise<KeyStore> {
       if (!key) throw new FetchmlError('ML_ERR_NOT_FOUND', `no such API key: ${id}`);
       keys = keys.map((k) => (k.id === id ? { ...k, revoked_at: at } : k));
       await save();
+    },
+    close() {
+      watcher.close();
     },
   };
 }
