@@ -109,6 +109,7 @@ describe('artifacts and manifest', () => {
         ended_at: task.queued_at,
         exit_code: 0,
       },
+      error: null,
       artifacts: [{ path: 'output/model.bin', size: model.length, sha256: sha }],
       metrics: {},
       environment: {},
