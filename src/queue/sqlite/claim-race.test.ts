@@ -8,7 +8,8 @@
  * queue module and its imports into a temp dir first (test/support/ts-child.ts).
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -19,8 +20,12 @@ import { openSqliteQueue } from './queue.ts';
 
 const CHILD = `
 const { openSqliteQueue } = await import(process.env.QUEUE_MODULE);
+const { existsSync, writeFileSync } = await import('node:fs');
 const queue = await openSqliteQueue({ path: process.env.DB_PATH, busyTimeoutMs: 20000 });
-while (Date.now() < Number(process.env.START_AT)) await new Promise((r) => setTimeout(r, 5));
+// Ready, then wait for the common go: every process starts claiming at the same moment however
+// slowly it started (a loaded machine can take seconds to start a process).
+writeFileSync(process.env.READY_FILE, '');
+while (!existsSync(process.env.GO_FILE)) await new Promise((r) => setTimeout(r, 2));
 const got = [];
 for (;;) {
   const claim = await queue.claim({
@@ -30,6 +35,9 @@ for (;;) {
   });
   if (claim === null) break;
   got.push(claim.task_id);
+  // Let go of the CPU between claims, as a worker does: without it one process can take every
+  // job while the others sleep in SQLite's busy handler, and the race would not be exercised.
+  await new Promise((r) => setTimeout(r, 0));
 }
 await queue.close();
 process.stdout.write(JSON.stringify(got));
@@ -77,16 +85,29 @@ describe('sqlite queue: claims from several processes', () => {
         max_attempts: 1,
       });
     }
-    const startAt = String(Date.now() + 2500);
-    const results = await Promise.all(
-      ['p1', 'p2', 'p3'].map((id) =>
-        runChild({ QUEUE_MODULE: modulePath, DB_PATH: dbPath, START_AT: startAt, WORKER_ID: id }),
+    const ids = ['p1', 'p2', 'p3'];
+    const goFile = join(dir, 'go');
+    const running = Promise.all(
+      ids.map((id) =>
+        runChild({
+          QUEUE_MODULE: modulePath,
+          DB_PATH: dbPath,
+          READY_FILE: join(dir, `ready-${id}`),
+          GO_FILE: goFile,
+          WORKER_ID: id,
+        }),
       ),
     );
+    const until = Date.now() + 60_000;
+    while (!ids.every((id) => existsSync(join(dir, `ready-${id}`))) && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await writeFile(goFile, '');
+    const results = await running;
     const all = results.flat();
     expect(new Set(all).size).toBe(all.length);
     expect(all.length).toBe(total);
-    // With a common start time the processes really overlap: more than one wins jobs.
+    // With a common go the processes really overlap: more than one wins jobs.
     expect(results.filter((r) => r.length > 0).length).toBeGreaterThan(1);
     const counts = await queue.counts();
     expect(counts).toMatchObject({ queued: 0, leased: total });
