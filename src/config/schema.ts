@@ -187,8 +187,8 @@ const Security = z
       .describe(
         'Client addresses or CIDR ranges allowed to connect. Default loopback and private networks.',
       ),
-    ban_after_failures: PositiveInt.default(10).describe(
-      'Failed authentications from one address before it is banned. Default 10.',
+    ban_after_failures: PositiveInt.default(5).describe(
+      'Failed authentications from one address within 10 minutes before it is banned. Default 5.',
     ),
     ban_minutes: PositiveInt.default(60).describe('How long a ban lasts. Default 60.'),
     roles_file: NonEmpty.optional().describe(

@@ -99,7 +99,7 @@ export async function createServer(
   }) as unknown as FastifyInstance;
 
   const banList = openBanList(join(options.home, 'bans.json'), {
-    threshold: security.banAfterFailures ?? 10,
+    threshold: security.banAfterFailures ?? 5,
     banMs: (security.banMinutes ?? 60) * 60_000,
     clock: ctx.clock,
   });

@@ -55,7 +55,7 @@ export interface SecurityOptions {
   ipAllowlist?: readonly string[];
   /** Requests per minute per key for roles that set none. @default 30 */
   rateLimitPerMin?: number;
-  /** Authentication failures from one address (within 10 min) that ban it. @default 10 */
+  /** Authentication failures from one address (within 10 min) that ban it. @default 5 */
   banAfterFailures?: number;
   /** How long a ban lasts, minutes. @default 60 */
   banMinutes?: number;
