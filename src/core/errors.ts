@@ -48,6 +48,19 @@ export const ERROR_CATALOGUE = {
   },
   ML_ERR_IP_NOT_ALLOWED: { status: 403, title: 'Client address is not in the IP allowlist' },
   ML_ERR_IP_BANNED: { status: 403, title: 'Client address is banned after failed authentications' },
+  ML_ERR_CERT_UNTRUSTED: {
+    status: 495,
+    title: 'Server certificate is not signed by the configured CA or does not name the host',
+  },
+  ML_ERR_CERT_UNCONFIRMED: {
+    status: 495,
+    title: 'Server certificate fingerprint was not confirmed (pass --yes or --fingerprint)',
+  },
+  ML_ERR_BODY_TOO_DEEP: { status: 400, title: 'Request body nests objects or lists too deeply' },
+  ML_ERR_LIMIT_EXCEEDED: {
+    status: 429,
+    title: 'A per-connection or per-key limit was reached (WebSockets, subscriptions)',
+  },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
