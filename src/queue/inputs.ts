@@ -21,10 +21,12 @@ export const EnqueueSchema = z.strictObject({
   resources: Resources,
   labels: z.array(z.string().min(1)),
   max_attempts: z.number().int().min(1),
+  image: z.string().min(1).nullable().optional(),
 });
 
 export const ClaimSchema = z.strictObject({
   worker_id: z.string().min(1),
   free: Resources.extend({ labels: z.array(z.string()) }),
   lease_ms: LeaseMs,
+  images: z.array(z.string().min(1)).optional(),
 });

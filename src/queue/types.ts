@@ -13,8 +13,13 @@
  *   priority first, then FIFO (enqueue order) within a priority. Entries that do not fit are skipped,
  *   so a big job never blocks smaller ones behind it (it may wait while smaller ones keep fitting:
  *   there is no reservation).
- * - fits: job cpus ≤ free cpus, memory ≤ free memory, gpus ≤ free gpus, and every job label is one
- *   of the worker's labels.
+ * - fits: job cpus ≤ free cpus, memory ≤ free memory, gpus ≤ free gpus, every job label is one
+ *   of the worker's labels, and — when the claim lists `images` — the job names no image or one of
+ *   those images.
+ * - image: the container image the job runs in (null: none). A container worker lists the images
+ *   it has verified present on its host ({@link JobQueue.queuedImages} tells it which to check), so
+ *   it never claims a job it cannot start: a job whose image no worker has stays queued, unclaimed
+ *   (attempt 0), instead of failing on the first worker that picks it up.
  * - lease: the right to run a claimed entry, named by a fresh `lease_id` and valid until
  *   `lease_expires_at` (ms since the epoch, by the queue's clock). A heartbeat renews it.
  * - valid lease: the entry is leased, the lease id is the current one, and it has not expired. Every
@@ -65,6 +70,8 @@ export interface EnqueueInput {
   labels: readonly string[];
   /** How many claims the job may use, at least 1. */
   max_attempts: number;
+  /** The container image the job runs in (the plan's `image.base`); null or omitted: none. */
+  image?: string | null;
 }
 
 export interface ClaimInput {
@@ -73,6 +80,12 @@ export interface ClaimInput {
   free: JobResources & { labels: readonly string[] };
   /** Lease length in ms. */
   lease_ms: number;
+  /**
+   * The images this worker can start (verified present on its host). When given, a job that names
+   * an image is claimed only if its image is in this list; jobs without an image are unaffected.
+   * Omitted: any image (a worker whose runtime ignores images).
+   */
+  images?: readonly string[];
 }
 
 export interface Claim {
@@ -112,6 +125,7 @@ export interface QueueEntry {
   priority: number;
   resources: JobResources;
   labels: string[];
+  image: string | null;
   attempt: number;
   max_attempts: number;
   lease_id: string | null;
@@ -156,6 +170,8 @@ export interface JobQueue {
   reapExpired(now?: number): Promise<ReapedEntry[]>;
   /** The entry of a task, or null. */
   get(taskId: string): Promise<QueueEntry | null>;
+  /** The distinct images named by queued entries, sorted: what a container worker checks before it claims. */
+  queuedImages(): Promise<string[]>;
   /** Entries per state (every state present). */
   counts(): Promise<Record<QueueState, number>>;
   /** Releases connections. Idempotent; later calls fail with ML_ERR_UNAVAILABLE. */

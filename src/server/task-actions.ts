@@ -91,6 +91,7 @@ export async function submitTask(
       resources: task.resources,
       labels: task.labels,
       max_attempts: task.max_attempts,
+      image: task.plan.image.base,
     });
   } catch (err) {
     const failed = await ctx.store.finishTask(task.id, {

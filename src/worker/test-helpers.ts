@@ -38,7 +38,7 @@ export interface SubmitInput {
 
 /**
  * Writes `files` into a temp project dir, snapshots it, stores its blobs and commit, resolves the
- * plan (permissive policy, so tests can use unpinned specs) and creates + enqueues the task.
+ * plan (relaxed policy, so tests can use unpinned specs) and creates + enqueues the task.
  */
 export async function submitProject(b: TestBackends, input: SubmitInput): Promise<Task> {
   const dir = await mkdtemp(join(tmpdir(), 'fetchml-project-'));
@@ -60,7 +60,7 @@ export async function submitProject(b: TestBackends, input: SubmitInput): Promis
       manifest: snap.manifest,
       spec,
       args: input.args ?? [],
-      policy: 'permissive',
+      policy: 'relaxed',
       ...(input.resources ? { resources: input.resources } : {}),
       ...(input.timeoutS !== undefined ? { timeoutS: input.timeoutS } : {}),
     });
@@ -81,6 +81,7 @@ export async function submitProject(b: TestBackends, input: SubmitInput): Promis
       resources: task.resources,
       labels: task.labels,
       max_attempts: task.max_attempts,
+      image: task.plan.image.base,
     });
     return task;
   } finally {

@@ -1,6 +1,6 @@
 /**
  * @module test/conformance/queue-cases-claim
- * Conformance cases: enqueue, claim order (priority, FIFO) and resource fit.
+ * Conformance cases: enqueue, claim order (priority, FIFO), resource fit and the image filter.
  */
 import { expect } from 'vitest';
 
@@ -18,6 +18,7 @@ export function enqueueCases(it: QueueCase): void {
       resources: { cpus: 1, memory_mb: 512, gpus: 0 },
       attempt: 0,
       max_attempts: 2,
+      image: null,
       lease_id: null,
       lease_expires_at: null,
       worker_id: null,
@@ -150,6 +151,52 @@ export function claimCases(it: QueueCase): void {
     expect(await drain(queue, worker('w', { labels: [] }))).toEqual(['none']);
     expect(await drain(queue, worker('w', { labels: ['gpu', 'x'] }))).toEqual(['one']);
     expect(await drain(queue, worker('w', { labels: ['x', 'a100', 'gpu'] }))).toEqual(['both']);
+  });
+
+  it('a claim that lists images skips jobs whose image is not listed', async ({ queue }) => {
+    await queue.enqueue(job('missing', { priority: 9, image: 'localhost/missing:1' }));
+    await queue.enqueue(job('busybox', { priority: 5, image: 'localhost/busybox:1' }));
+    await queue.enqueue(job('no-image', { priority: 1 }));
+    const lacking = { ...worker('w1'), images: ['localhost/busybox:1'] };
+    expect(await drain(queue, lacking)).toEqual(['busybox', 'no-image']);
+    // Never claimed: attempt 0, no lease, and still listed among the queued images.
+    expect(await queue.get('missing')).toMatchObject({
+      state: 'queued',
+      image: 'localhost/missing:1',
+      attempt: 0,
+      lease_id: null,
+      worker_id: null,
+    });
+    expect(await queue.claim({ ...worker('w1'), images: [] })).toBeNull();
+    expect(await drain(queue, { ...worker('w2'), images: ['localhost/missing:1'] })).toEqual([
+      'missing',
+    ]);
+  });
+
+  it('a claim without images takes any image', async ({ queue }) => {
+    await queue.enqueue(job('img', { image: 'localhost/anything:1' }));
+    expect(await drain(queue, worker('host-runtime'))).toEqual(['img']);
+  });
+
+  it('queuedImages lists the distinct images of queued entries only', async ({ queue }) => {
+    expect(await queue.queuedImages()).toEqual([]);
+    await queue.enqueue(job('a', { priority: 3, image: 'localhost/z:1' }));
+    await queue.enqueue(job('b', { priority: 2, image: 'localhost/a:1' }));
+    await queue.enqueue(job('c', { priority: 1, image: 'localhost/z:1' }));
+    await queue.enqueue(job('d'));
+    expect(await queue.queuedImages()).toEqual(['localhost/a:1', 'localhost/z:1']);
+    await queue.claim(worker()); // a
+    expect(await queue.queuedImages()).toEqual(['localhost/a:1', 'localhost/z:1']);
+    await queue.claim(worker()); // b
+    expect(await queue.queuedImages()).toEqual(['localhost/z:1']);
+    await queue.cancel('c');
+    expect(await queue.queuedImages()).toEqual([]);
+  });
+
+  it('an empty image name is ML_ERR_VALIDATION and stores nothing', async ({ queue }) => {
+    await expectCode(queue.enqueue(job('t1', { image: '' })), 'ML_ERR_VALIDATION');
+    expect(await queue.get('t1')).toBeNull();
+    await expectCode(queue.claim({ ...worker(), images: [''] }), 'ML_ERR_VALIDATION');
   });
 
   it('a big job that does not fit does not block smaller lower jobs', async ({ queue }) => {

@@ -49,4 +49,9 @@ export const QUEUE_MIGRATIONS: readonly SqliteMigration[] = [
       CREATE INDEX queue_jobs_state ON queue_jobs (state);
     `,
   },
+  {
+    // The container image a job runs in: container workers claim only jobs whose image they have.
+    name: 'queue_jobs_image',
+    sql: `ALTER TABLE queue_jobs ADD COLUMN image TEXT;`,
+  },
 ];

@@ -33,7 +33,7 @@ import { cancelJob, reapExpiredJobs } from './sql/admin.ts';
 import { claimJob } from './sql/claim.ts';
 import { enqueueJob } from './sql/enqueue.ts';
 import { completeJob, failJob, finishCancelledJob, heartbeatJob, releaseJob } from './sql/lease.ts';
-import { countStates, selectEntry } from './sql/read.ts';
+import { countStates, selectEntry, selectQueuedImages } from './sql/read.ts';
 
 /** Options of {@link openSqliteQueue}. */
 export interface SqliteQueueOptions extends SqliteConnectionOptions {
@@ -136,6 +136,10 @@ class SqliteJobQueue implements JobQueue {
 
   get(taskId: string): Promise<QueueEntry | null> {
     return this.#tx('read queue entry', (db) => selectEntry(db, taskId));
+  }
+
+  queuedImages(): Promise<string[]> {
+    return this.#tx('list queued images', (db) => selectQueuedImages(db));
   }
 
   counts(): Promise<Record<QueueState, number>> {

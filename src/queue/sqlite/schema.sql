@@ -1,5 +1,5 @@
 -- GENERATED FILE, DO NOT EDIT: the schema after every migration, as sqlite_master has it.
--- Migrations applied: 1 (table queue_migrations).
+-- Migrations applied: 2 (table queue_migrations).
 -- Regenerate: ML_UPDATE_SCHEMA=1 npx vitest run src/queue/sqlite/schema.test.ts
 
 CREATE TABLE queue_jobs (
@@ -24,7 +24,7 @@ CREATE TABLE queue_jobs (
         enqueued_at INTEGER NOT NULL,
         updated_at INTEGER NOT NULL,
         finished_at INTEGER
-      ) STRICT;
+      , image TEXT) STRICT;
 
 CREATE TABLE queue_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT;
 

@@ -6,10 +6,13 @@
  *
  * "Best" = highest priority, then lowest seq (enqueue order). Entries that do not fit are skipped
  * rather than blocking the scan, so a big job never holds back smaller ones. Fit: cpus, memory and
- * gpus each ≤ free, and no job label missing from the worker's labels (`json_each` on both sides).
+ * gpus each ≤ free, no job label missing from the worker's labels (`json_each` on both sides), and
+ * — when the worker lists the images it has (:images not null) — the job names no image or one of
+ * them. The image filter is part of the same statement, so a worker never leases a job it would
+ * have to give back.
  *
- * Params: :cpus :memory_mb :gpus (free), :labels (JSON array), :lease_id, :worker_id, :now,
- *         :lease_ms. Returns the leased entry's task_id, lease_id, attempt, lease_expires_at.
+ * Params: :cpus :memory_mb :gpus (free), :labels (JSON array), :images (JSON array or null),
+ *         :lease_id, :worker_id, :now, :lease_ms. Returns the leased entry's task_id, lease_id, attempt, lease_expires_at.
  */
 import type { SqliteDatabase } from '../../../store/sqlite/connection.ts';
 import type { Claim, ClaimInput } from '../../types.ts';
@@ -26,6 +29,8 @@ const CLAIM_SQL = `
       AND NOT EXISTS (
         SELECT 1 FROM json_each(j.labels_json) AS need
         WHERE need.value NOT IN (SELECT have.value FROM json_each(:labels) AS have))
+      AND (j.image IS NULL OR :images IS NULL
+        OR j.image IN (SELECT img.value FROM json_each(:images) AS img))
     ORDER BY j.priority DESC, j.seq ASC
     LIMIT 1)
   RETURNING task_id, lease_id, attempt, lease_expires_at`;
@@ -41,6 +46,7 @@ export function claimJob(
     memory_mb: input.free.memory_mb,
     gpus: input.free.gpus,
     labels: JSON.stringify(input.free.labels),
+    images: input.images === undefined ? null : JSON.stringify(input.images),
     lease_id: leaseId,
     worker_id: input.worker_id,
     now,

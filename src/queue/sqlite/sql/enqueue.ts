@@ -12,9 +12,9 @@ export function enqueueJob(db: SqliteDatabase, job: EnqueueInput, now: number): 
   try {
     db.prepare(
       `INSERT INTO queue_jobs (task_id, state, priority, cpus, memory_mb, gpus, labels_json,
-         attempt, max_attempts, enqueued_at, updated_at)
+         image, attempt, max_attempts, enqueued_at, updated_at)
        VALUES (:task_id, 'queued', :priority, :cpus, :memory_mb, :gpus, :labels_json,
-         0, :max_attempts, :now, :now)`,
+         :image, 0, :max_attempts, :now, :now)`,
     ).run({
       task_id: job.task_id,
       priority: job.priority,
@@ -22,6 +22,7 @@ export function enqueueJob(db: SqliteDatabase, job: EnqueueInput, now: number): 
       memory_mb: job.resources.memory_mb,
       gpus: job.resources.gpus,
       labels_json: JSON.stringify([...new Set(job.labels)].sort()),
+      image: job.image ?? null,
       max_attempts: job.max_attempts,
       now,
     });

@@ -1,6 +1,6 @@
 /**
  * @module queue/sqlite/sql/read
- * Reads: one entry by task id, and counts per state. Plain SELECTs, no transaction needed (WAL gives
+ * Reads: one entry by task id, counts per state, and the distinct images of queued entries. Plain SELECTs, no transaction needed (WAL gives
  * each statement a consistent snapshot).
  */
 import { FetchmlError } from '../../../core/errors.ts';
@@ -16,6 +16,7 @@ interface EntryRow {
   memory_mb: number;
   gpus: number;
   labels_json: string;
+  image: string | null;
   attempt: number;
   max_attempts: number;
   lease_id: string | null;
@@ -49,6 +50,7 @@ export function selectEntry(db: SqliteDatabase, taskId: string): QueueEntry | nu
     priority: row.priority,
     resources: { cpus: row.cpus, memory_mb: row.memory_mb, gpus: row.gpus },
     labels,
+    image: row.image,
     attempt: row.attempt,
     max_attempts: row.max_attempts,
     lease_id: row.lease_id,
@@ -71,4 +73,14 @@ export function countStates(db: SqliteDatabase): Record<QueueState, number> {
   }>;
   for (const { state, n } of rows) counts[state] = n;
   return counts;
+}
+
+export function selectQueuedImages(db: SqliteDatabase): string[] {
+  const rows = db
+    .prepare(
+      `SELECT DISTINCT image FROM queue_jobs
+       WHERE state = 'queued' AND image IS NOT NULL ORDER BY image`,
+    )
+    .all() as Array<{ image: string }>;
+  return rows.map((r) => r.image);
 }
