@@ -42,6 +42,11 @@ export const ERROR_CATALOGUE = {
   ML_ERR_TASK_SPAWN_FAILED: { status: 422, title: 'The job could not be started' },
   ML_ERR_STAGING_FAILED: { status: 500, title: 'The worker could not stage the job' },
   ML_ERR_DATASET_UNAVAILABLE: { status: 424, title: 'A dataset of the job is not available' },
+  ML_ERR_DATASET_NOT_FOUND: { status: 404, title: 'No such dataset (or version) in the catalog' },
+  ML_ERR_DATASET_CORRUPT: {
+    status: 424,
+    title: 'A dataset file does not match its recorded hash',
+  },
   ML_ERR_IMAGE_UNAVAILABLE: {
     status: 424,
     title: 'The container image of the job is not available',
@@ -60,6 +65,23 @@ export const ERROR_CATALOGUE = {
   ML_ERR_LIMIT_EXCEEDED: {
     status: 429,
     title: 'A per-connection or per-key limit was reached (WebSockets, subscriptions)',
+  },
+  ML_ERR_REPRO_DRIFT: {
+    status: 409,
+    title: 'A recorded input no longer matches its hash (reproduce --verify)',
+  },
+  ML_ERR_ARCHIVE_INVALID: { status: 400, title: 'Not a valid fetchml export archive' },
+  ML_ERR_ARCHIVE_HOSTILE: {
+    status: 400,
+    title: 'Archive member is unsafe (path traversal, absolute path, link, device, duplicate)',
+  },
+  ML_ERR_ARCHIVE_CHECKSUM: {
+    status: 400,
+    title: 'Archive member does not match its checksum',
+  },
+  ML_ERR_ARCHIVE_TOO_LARGE: {
+    status: 413,
+    title: 'Archive exceeds the size, compression-ratio or member-count limit',
   },
 } as const satisfies Record<string, { status: number; title: string }>;
 
