@@ -1,7 +1,7 @@
 /**
  * @module store/types
- * MetadataStore: the durable record of commits, tasks and workers. The server owns it; workers
- * report through the server. Implementations: sqlite/ (embedded) and, later, postgres/. The
+ * MetadataStore: the durable record of commits, tasks, workers and datasets. The server owns it;
+ * workers report through the server. Implementations: sqlite/ (embedded) and, later, postgres/. The
  * contract below is checked by test/conformance/store.suite.ts on every backend, so it is written
  * without any datastore type.
  *
@@ -17,6 +17,7 @@
  *   with a cursor (`beforeId`), so pages are stable while new tasks arrive.
  */
 import type { Resources } from '../core/schemas/common.ts';
+import type { DatasetSummary, DatasetVersion, NewDatasetVersion } from '../core/schemas/dataset.ts';
 import type { Task, TaskStatus } from '../core/schemas/task.ts';
 import type { TreeManifest } from '../core/schemas/tree.ts';
 import type { WorkerRecord } from './worker-record.ts';
@@ -122,6 +123,24 @@ export interface MetadataStore {
   upsertWorker(worker: WorkerInput): Promise<void>;
   /** Every known worker, ordered by id. */
   listWorkers(): Promise<WorkerRecord[]>;
+
+  /**
+   * Records a version of dataset `input.name` whose files are the commit `input.tree_id` (stored
+   * already: ML_ERR_COMMIT_NOT_FOUND otherwise). Atomic: the version number is one more than the
+   * name's latest; when the name already has a version with this checksum, that version is
+   * returned and nothing is written (`created: false`). Invalid input is ML_ERR_VALIDATION.
+   */
+  addDatasetVersion(
+    input: NewDatasetVersion,
+  ): Promise<{ dataset: DatasetVersion; created: boolean }>;
+  /** One version of a dataset (`version` omitted: the latest), or null when there is none. */
+  getDatasetVersion(name: string, version?: number): Promise<DatasetVersion | null>;
+  /** The version of `name` whose checksum is `checksum` (`sha256:<hex>`), or null. */
+  findDatasetVersion(name: string, checksum: string): Promise<DatasetVersion | null>;
+  /** Every version of `name`, newest first (empty when the name is unknown). */
+  listDatasetVersions(name: string): Promise<DatasetVersion[]>;
+  /** The latest version of every dataset with its version count, ordered by name. */
+  listDatasets(): Promise<DatasetSummary[]>;
 }
 
 export type { Resources, Task, TaskStatus, TreeManifest };

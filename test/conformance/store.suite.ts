@@ -6,6 +6,7 @@
  *
  * Skips name exact tests as `'<group> > <title>'` (see {@link SuiteSkip}).
  */
+import { datasetCases } from './store-cases-datasets.ts';
 import { commitCases, lifecycleCases, workerCases } from './store-cases-misc.ts';
 import { taskCases } from './store-cases-tasks.ts';
 import { transitionCases } from './store-cases-transitions.ts';
@@ -25,6 +26,7 @@ const GROUPS: Array<[string, (it: StoreCase) => void]> = [
   ['tasks', taskCases],
   ['transitions', transitionCases],
   ['workers', workerCases],
+  ['datasets', datasetCases],
   ['lifecycle', lifecycleCases],
 ];
 

@@ -19,6 +19,7 @@ export const STORE_TABLES: readonly string[] = [
   'commits',
   'tasks',
   'workers',
+  'datasets',
 ];
 
 export const STORE_MIGRATIONS: readonly SqliteMigration[] = [
@@ -56,6 +57,23 @@ export const STORE_MIGRATIONS: readonly SqliteMigration[] = [
         last_seen_at TEXT NOT NULL,
         worker_json TEXT NOT NULL
       ) STRICT;
+    `,
+  },
+  {
+    name: 'dataset catalog',
+    sql: `
+      CREATE TABLE datasets (
+        name TEXT NOT NULL,
+        version INTEGER NOT NULL CHECK (version >= 1),
+        -- 'sha256:' || tree_id: what fetchml.yaml pins.
+        checksum TEXT NOT NULL,
+        tree_id TEXT NOT NULL REFERENCES commits (commit_id),
+        created_at TEXT NOT NULL,
+        dataset_json TEXT NOT NULL,
+        PRIMARY KEY (name, version),
+        UNIQUE (name, checksum)
+      ) STRICT;
+      CREATE INDEX datasets_tree ON datasets (tree_id);
     `,
   },
 ];

@@ -1,11 +1,23 @@
 -- GENERATED FILE, DO NOT EDIT: the schema after every migration, as sqlite_master has it.
--- Migrations applied: 1 (table schema_migrations).
+-- Migrations applied: 2 (table schema_migrations).
 -- Regenerate: ML_UPDATE_SCHEMA=1 npx vitest run src/store/sqlite/schema.test.ts
 
 CREATE TABLE commits (
         commit_id TEXT PRIMARY KEY,
         manifest_json TEXT NOT NULL,
         created_at TEXT NOT NULL
+      ) STRICT;
+
+CREATE TABLE datasets (
+        name TEXT NOT NULL,
+        version INTEGER NOT NULL CHECK (version >= 1),
+        -- 'sha256:' || tree_id: what fetchml.yaml pins.
+        checksum TEXT NOT NULL,
+        tree_id TEXT NOT NULL REFERENCES commits (commit_id),
+        created_at TEXT NOT NULL,
+        dataset_json TEXT NOT NULL,
+        PRIMARY KEY (name, version),
+        UNIQUE (name, checksum)
       ) STRICT;
 
 CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT;
@@ -29,6 +41,8 @@ CREATE TABLE workers (
         last_seen_at TEXT NOT NULL,
         worker_json TEXT NOT NULL
       ) STRICT;
+
+CREATE INDEX datasets_tree ON datasets (tree_id);
 
 CREATE INDEX tasks_commit ON tasks (commit_id);
 

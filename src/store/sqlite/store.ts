@@ -9,6 +9,8 @@ import type { z } from 'zod';
 import { FetchmlError } from '../../core/errors.ts';
 import { canonicalJson, canonicalSha256 } from '../../core/hash.ts';
 import { formatIssues, parseInput } from '../../core/schemas/common.ts';
+import { NewDatasetVersion } from '../../core/schemas/dataset.ts';
+import type { DatasetSummary, DatasetVersion } from '../../core/schemas/dataset.ts';
 import { Task, TASK_STATUSES } from '../../core/schemas/task.ts';
 import type { TaskStatus } from '../../core/schemas/task.ts';
 import { TreeManifest } from '../../core/schemas/tree.ts';
@@ -28,6 +30,13 @@ import type {
 import { WorkerRecord } from '../worker-record.ts';
 import { applyMigrations, isConstraintError, openSqliteDatabase, settle } from './connection.ts';
 import type { SqliteConnectionOptions, SqliteDatabase } from './connection.ts';
+import {
+  insertDatasetVersion,
+  selectDatasetByChecksum,
+  selectDatasets,
+  selectDatasetVersion,
+  selectDatasetVersions,
+} from './dataset-sql.ts';
 import { STORE_MIGRATIONS, STORE_MIGRATIONS_TABLE } from './migrations.ts';
 import {
   countByStatus,
@@ -213,6 +222,30 @@ class SqliteMetadataStore implements MetadataStore {
            last_seen_at = excluded.last_seen_at, worker_json = excluded.worker_json`,
       ).run(w.id, w.status, w.last_seen_at, JSON.stringify(w));
     });
+  }
+
+  addDatasetVersion(
+    input: NewDatasetVersion,
+  ): Promise<{ dataset: DatasetVersion; created: boolean }> {
+    return this.#run('record dataset version', (db) => {
+      return insertDatasetVersion(db, parseInput(NewDatasetVersion, input, 'dataset'));
+    });
+  }
+
+  getDatasetVersion(name: string, version?: number): Promise<DatasetVersion | null> {
+    return this.#run('read dataset', (db) => selectDatasetVersion(db, name, version));
+  }
+
+  findDatasetVersion(name: string, checksum: string): Promise<DatasetVersion | null> {
+    return this.#run('read dataset', (db) => selectDatasetByChecksum(db, name, checksum));
+  }
+
+  listDatasetVersions(name: string): Promise<DatasetVersion[]> {
+    return this.#run('list dataset versions', (db) => selectDatasetVersions(db, name));
+  }
+
+  listDatasets(): Promise<DatasetSummary[]> {
+    return this.#run('list datasets', (db) => selectDatasets(db));
   }
 
   listWorkers(): Promise<WorkerRecord[]> {
