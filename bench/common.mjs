@@ -137,7 +137,7 @@ export async function mlOk(sb, args) {
 export function writeProject(sb, command, files = {}) {
   writeFileSync(
     join(sb.project, 'fetchml.yaml'),
-    `name: bench\ncommand: ${command}\nresources:\n  cpus: 1\n  memory: 256m\ntimeout: 2m\n`,
+    `name: bench\ncommand: ${command}\ndeps: none\nresources:\n  cpus: 1\n  memory: 256m\ntimeout: 2m\n`,
   );
   for (const [path, text] of Object.entries(files)) {
     mkdirSync(dirname(join(sb.project, path)), { recursive: true });

@@ -43,6 +43,7 @@ beforeAll(async () => {
   project = join(dir, 'my-proj');
   await mkdir(project);
   await writeFile(join(project, 'train.py'), 'print("hello")\n');
+  await writeFile(join(project, 'requirements.txt'), '# standard library only\n');
   env = { FETCHML_CLIENT_CONFIG: join(dir, 'client.json'), FETCHML_HOME: t.home, HOME: dir };
 });
 afterAll(async () => {
@@ -81,14 +82,14 @@ describe('ml against a real server', () => {
   it('sync uploads new blobs once; the second sync uploads none', async () => {
     const first = await mlJson<{ commit_id: string; new_blobs: number; files: number }>(['sync']);
     expect(first.commit_id).toMatch(/^[0-9a-f]{64}$/);
-    expect(first.files).toBe(3);
-    expect(first.new_blobs).toBe(3);
+    expect(first.files).toBe(4);
+    expect(first.new_blobs).toBe(4);
     const second = await mlJson<{ commit_id: string; new_blobs: number; uploaded_bytes: number }>([
       'sync',
     ]);
     expect(second).toMatchObject({ commit_id: first.commit_id, new_blobs: 0, uploaded_bytes: 0 });
     const human = await ml(['sync']);
-    expect(human.out).toMatch(/^commit [0-9a-f]{64}\n {2}3 files .* 0 new blobs/);
+    expect(human.out).toMatch(/^commit [0-9a-f]{64}\n {2}4 files .* 0 new blobs/);
   });
 
   it('queue → status → logs → info → cancel', async () => {

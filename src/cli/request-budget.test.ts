@@ -33,6 +33,7 @@ beforeAll(async () => {
   await mkdir(project);
   for (let i = 0; i < 200; i++) await writeFile(join(project, `f${i}.py`), `print(${i})\n`);
   await writeFile(join(project, 'train.py'), 'print("hello")\n');
+  await writeFile(join(project, 'requirements.txt'), '# standard library only\n');
   const key = generateApiKey();
   await t.server.keys.add(hashApiKey(key, { user: 'ana', role: 'researcher' }));
   await writeFile(join(dir, 'ana.key'), `${key}\n`);

@@ -32,6 +32,8 @@ async function project(name: string, script: string): Promise<string> {
   const p = join(dir, name);
   await mkdir(p);
   await writeFile(join(p, 'train.py'), script);
+  // The strict preflight wants a dependency manifest; these jobs use only the standard library.
+  await writeFile(join(p, 'requirements.txt'), '# standard library only\n');
   return p;
 }
 

@@ -24,6 +24,10 @@ export const ERROR_CATALOGUE = {
   ML_ERR_LEASE_LOST: { status: 409, title: 'Lease expired or taken over by another attempt' },
   ML_ERR_BODY_TOO_LARGE: { status: 413, title: 'Request body is too large' },
   ML_ERR_PREFLIGHT_FAILED: { status: 422, title: 'Strict preflight failed' },
+  ML_ERR_PLAN_MISMATCH: {
+    status: 409,
+    title: "The task's plan no longer matches its recorded inputs",
+  },
   ML_ERR_RATE_LIMITED: { status: 429, title: 'Too many requests' },
   ML_ERR_STORE_CORRUPT: { status: 500, title: 'Stored data is corrupt' },
   ML_ERR_INTERNAL: { status: 500, title: 'Internal error' },

@@ -33,6 +33,7 @@ import { startReaper } from './reaper.ts';
 import { blobRoutes } from './routes/blobs.ts';
 import { commitRoutes } from './routes/commits.ts';
 import { fileRoutes } from './routes/files.ts';
+import { planRoutes } from './routes/plan.ts';
 import { taskRoutes } from './routes/tasks.ts';
 import { userRoutes } from './routes/users.ts';
 import { ensureTls } from './tls.ts';
@@ -122,6 +123,7 @@ export async function createServer(
   commitRoutes(app, ctx);
   taskRoutes(app, ctx);
   fileRoutes(app, ctx);
+  planRoutes(app, ctx);
   userRoutes(app, keys);
   wsRoutes(app, ctx, {
     pingIntervalMs: options.wsPingIntervalMs ?? 30_000,

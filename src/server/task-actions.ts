@@ -9,9 +9,11 @@ import { FetchmlError, isFetchmlError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import { newQueuedTask } from '../core/new-task.ts';
 import { assertPreflight, resolvePlan } from '../core/plan.ts';
+import type { ResolvedPlan } from '../core/plan.ts';
 import type { CreateTaskRequest } from '../core/schemas/api.ts';
 import type { z } from 'zod';
 import type { Task } from '../core/schemas/task.ts';
+import type { TreeManifest } from '../core/schemas/tree.ts';
 import { TERMINAL_STATUSES } from '../core/schemas/task.ts';
 import type { CancelResult } from '../queue/types.ts';
 import type { RouteContext } from './context.ts';
@@ -50,6 +52,35 @@ export async function publishStatus(ctx: RouteContext, task: Task): Promise<void
   }
 }
 
+/** What a submission names to resolve its plan (POST /v1/tasks and POST /v1/plan). */
+export type SubmissionInput = Pick<
+  CreateTaskInput,
+  'commit_id' | 'spec' | 'args' | 'resources' | 'timeout_s' | 'repro_policy'
+>;
+
+/**
+ * Resolves a submission's plan and runs every preflight check, against what the registered
+ * workers offer: the one path shared by POST /v1/tasks (which then blocks a failing strict
+ * preflight) and POST /v1/plan (`ml explain`, `ml validate`, which show it).
+ */
+export async function planSubmission(
+  ctx: RouteContext,
+  input: SubmissionInput,
+  manifest: TreeManifest,
+): Promise<ResolvedPlan> {
+  const workers = await ctx.store.listWorkers();
+  return resolvePlan({
+    commitId: input.commit_id,
+    manifest,
+    spec: input.spec,
+    args: input.args,
+    capacity: workers.map((w) => w.resources),
+    ...(input.resources ? { resources: input.resources } : {}),
+    ...(input.timeout_s !== undefined ? { timeoutS: input.timeout_s } : {}),
+    ...(input.repro_policy !== undefined ? { policy: input.repro_policy } : {}),
+  });
+}
+
 /** Resolves the plan, runs the strict preflight, stores and enqueues the task. */
 export async function submitTask(
   ctx: RouteContext,
@@ -64,14 +95,7 @@ export async function submitTask(
       { details: { commit_id: input.commit_id } },
     );
   }
-  const resolved = resolvePlan({
-    commitId: input.commit_id,
-    manifest,
-    spec: input.spec,
-    args: input.args,
-    ...(input.resources ? { resources: input.resources } : {}),
-    ...(input.timeout_s !== undefined ? { timeoutS: input.timeout_s } : {}),
-  });
+  const resolved = await planSubmission(ctx, input, manifest);
   assertPreflight(resolved);
   const task = newQueuedTask({
     id: newId('task', ctx.clock()),

@@ -56,4 +56,5 @@ export function errorOf(res: { json<T>(): T }): { code: string; message: string 
   return res.json<{ error: { code: string; message: string } }>().error;
 }
 
-export const sampleSpec = { name: 'demo', command: 'python3 train.py' };
+/** A spec that passes the strict preflight on {@link sampleProject} (it declares no deps manifest). */
+export const sampleSpec = { name: 'demo', command: 'python3 train.py', deps: 'none' };

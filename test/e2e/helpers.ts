@@ -250,7 +250,7 @@ export function writeProject(
 ): void {
   writeFileSync(
     join(sb.project, 'fetchml.yaml'),
-    `name: e2e\ncommand: ${command}\nresources:\n  cpus: 1\n  memory: 256m\ntimeout: 2m\n${extraYaml}`,
+    `name: e2e\ncommand: ${command}\ndeps: none\nresources:\n  cpus: 1\n  memory: 256m\ntimeout: 2m\n${extraYaml}`,
   );
   for (const [path, text] of Object.entries(files)) {
     mkdirSync(dirname(join(sb.project, path)), { recursive: true });

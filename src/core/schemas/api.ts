@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { Resources, Sha256Hex } from './common.ts';
 import { Artifact } from './manifest.ts';
 import { ExperimentSpec } from './spec.ts';
-import { Task, TaskStatus } from './task.ts';
+import { Plan, ReproPolicy, Task, TaskStatus, TrustLevel } from './task.ts';
 import { TreeManifest } from './tree.ts';
 
 export const ErrorBody = z.strictObject({
@@ -40,8 +40,57 @@ export const CreateTaskRequest = z.strictObject({
   resources: Resources.partial().optional(),
   timeout_s: z.number().positive().optional(),
   max_attempts: z.number().int().min(1).max(100).optional(),
+  /** Overrides the spec's `repro_policy` (`ml queue --repro-policy relaxed`). */
+  repro_policy: ReproPolicy.optional(),
 });
 export type CreateTaskRequest = z.input<typeof CreateTaskRequest>;
+
+/**
+ * POST /v1/plan: resolve a submission's plan and preflight without queueing (`ml explain`,
+ * `ml validate`). Name a stored commit, or send the tree manifest itself (nothing is uploaded or
+ * stored; the commit id is its digest, as `ml sync` would make it).
+ */
+export const PlanRequest = z
+  .strictObject({
+    commit_id: Sha256Hex.optional(),
+    manifest: TreeManifest.optional(),
+    spec: ExperimentSpec,
+    args: z.array(z.string()).max(1000).default([]),
+    resources: Resources.partial().optional(),
+    timeout_s: z.number().positive().optional(),
+    repro_policy: ReproPolicy.optional(),
+  })
+  .refine((r) => (r.commit_id === undefined) !== (r.manifest === undefined), {
+    message: 'give exactly one of commit_id or manifest',
+  });
+export type PlanRequest = z.input<typeof PlanRequest>;
+
+/** One preflight check as core/plan PreflightCheck describes it. */
+export const PlanCheck = z.strictObject({
+  name: z.string(),
+  ok: z.boolean(),
+  blocking: z.boolean(),
+  message: z.string().optional(),
+  note: z.string().optional(),
+});
+
+/** POST /v1/plan answer: what `POST /v1/tasks` would record, and whether it would be blocked. */
+export const PlanResponse = z.strictObject({
+  commit_id: Sha256Hex,
+  /** Whether the server holds this commit (false: `ml queue` would upload it first). */
+  commit_stored: z.boolean(),
+  plan: Plan,
+  plan_sha256: Sha256Hex,
+  trust_level: TrustLevel,
+  checks: z.array(PlanCheck),
+  /** The failing blocking checks under the strict policy; empty: it would be queued. */
+  blocked_by: z.array(z.string()),
+  /** The tag a warmed image would have (`localhost/fetchml-warm:…`); null without image or deps. */
+  warmed_candidate: z.string().nullable(),
+  /** Whether that warmed image exists on a worker (none are built yet: always false). */
+  warmed_exists: z.boolean(),
+});
+export type PlanResponse = z.infer<typeof PlanResponse>;
 
 /** GET /v1/tasks query. */
 export const TaskListQuery = z.strictObject({

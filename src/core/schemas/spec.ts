@@ -27,7 +27,10 @@ export const ExperimentSpec = z.strictObject({
   }),
   kind: z.enum(['batch', 'service']).default('batch'),
   image: z.string().min(1).optional(),
-  /** Dependency manifest (requirements.txt, pyproject.toml, environment.yml, ...). */
+  /**
+   * Dependency manifest (requirements.txt, pyproject.toml, environment.yml, ...). Unset: found at
+   * the project root (core/plan DEPS_MANIFEST_NAMES); `none`: the run needs nothing beyond its image.
+   */
   deps: RelativePath.optional(),
   datasets: z.array(DatasetSpec).default([]),
   resources: z
@@ -43,6 +46,10 @@ export const ExperimentSpec = z.strictObject({
   priority: z.number().int().min(-1000).max(1000).default(0),
   tracking: z.array(TrackingPlugin).default([]),
   labels: z.array(z.string().min(1)).default([]),
+  /** `strict` (default when unset) or `relaxed`; `ml queue --repro-policy` overrides it. */
+  repro_policy: z
+    .enum(['strict', 'relaxed'], { error: 'must be strict or relaxed' })
+    .optional(),
 });
 export type ExperimentSpecInput = z.input<typeof ExperimentSpec>;
 export type ExperimentSpec = z.infer<typeof ExperimentSpec>;

@@ -18,7 +18,8 @@ export const TaskStatus = z.enum(TASK_STATUSES);
 export type TaskStatus = z.infer<typeof TaskStatus>;
 export const TERMINAL_STATUSES: readonly TaskStatus[] = ['completed', 'failed', 'cancelled'];
 
-export const ReproPolicy = z.enum(['strict', 'permissive']);
+/** `strict` blocks a submission whose preflight fails; `relaxed` records a lower trust level. */
+export const ReproPolicy = z.enum(['strict', 'relaxed']);
 /** The trust ladder, lowest first. */
 export const TRUST_LEVELS = ['unverified', 'pinned', 'verified'] as const;
 export const TrustLevel = z.enum(TRUST_LEVELS);
