@@ -22,6 +22,8 @@ export const PERMISSIONS = [
   'tasks:create',
   'tasks:read',
   'tasks:cancel',
+  /** `POST /v1/tasks/:id/priority` (queued tasks only). */
+  'tasks:priority',
   'blobs:read',
   'blobs:write',
   'commits:read',
@@ -55,6 +57,7 @@ export const DEFAULT_ROLES: Readonly<Record<string, RoleDefinition>> = {
       'tasks:create',
       'tasks:read:own',
       'tasks:cancel:own',
+      'tasks:priority:own',
       'blobs:read',
       'blobs:write',
       'commits:read',

@@ -19,6 +19,7 @@ import {
   LogRangeResponse,
   MissingBlobsResponse,
   PutBlobResponse,
+  SetPriorityResponse,
   StatusResponse,
   TaskListResponse,
   WhoAmIResponse,
@@ -169,6 +170,11 @@ export function createClient(options: ClientOptions) {
     getTask: (taskId: string) => call(http, Task, 'GET', `/v1/tasks/${id(taskId)}`),
     cancelTask: (taskId: string) =>
       call(http, CancelTaskResponse, 'POST', `/v1/tasks/${id(taskId)}/cancel`, { body: {} }),
+    /** Changes the priority of a queued task (ML_ERR_TASK_STATE once it runs). */
+    setTaskPriority: (taskId: string, priority: number) =>
+      call(http, SetPriorityResponse, 'POST', `/v1/tasks/${id(taskId)}/priority`, {
+        body: { priority },
+      }),
     status: () => call(http, StatusResponse, 'GET', '/v1/status'),
 
     /** A byte range of the task's log; continue from `next_offset` until `finished`. */

@@ -24,6 +24,9 @@ export const EnqueueSchema = z.strictObject({
   image: z.string().min(1).nullable().optional(),
 });
 
+/** A priority, as `enqueue` takes it. */
+export const PrioritySchema = z.number().int();
+
 export const ClaimSchema = z.strictObject({
   worker_id: z.string().min(1),
   free: Resources.extend({ labels: z.array(z.string()) }),

@@ -166,6 +166,13 @@ export interface JobQueue {
   finishCancelled(taskId: string, leaseId: string): Promise<void>;
   /** Cancels a task; unknown task is ML_ERR_TASK_NOT_FOUND. */
   cancel(taskId: string): Promise<CancelResult>;
+  /**
+   * Changes the priority of a queued entry in one atomic step; returns the previous priority. The
+   * entry keeps its enqueue order, so among equal priorities it stands where its enqueue time puts
+   * it. A leased or finished entry is ML_ERR_TASK_STATE (nothing changes); unknown task is
+   * ML_ERR_TASK_NOT_FOUND.
+   */
+  setPriority(taskId: string, priority: number): Promise<{ previous: number }>;
   /** Requeues (or ends) every entry whose lease expired before `now` (default: the queue's clock). */
   reapExpired(now?: number): Promise<ReapedEntry[]>;
   /** The entry of a task, or null. */

@@ -34,3 +34,5 @@ export const FinishTaskSchema = z.strictObject({
   error: z.strictObject({ code: z.string(), message: z.string() }).nullable(),
   ended_at: IsoTime,
 });
+
+export const PrioritySchema = z.number().int();

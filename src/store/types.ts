@@ -118,6 +118,8 @@ export interface MetadataStore {
   finishTask(id: string, update: FinishTask): Promise<Task>;
   /** queued|running: sets `cancel_requested`. Idempotent while the task is not finished. */
   setCancelRequested(id: string): Promise<Task>;
+  /** queued only: records a new priority (an integer; the queue holds the order). */
+  setTaskPriority(id: string, priority: number): Promise<Task>;
 
   /** Inserts or replaces a worker's self-description (keyed by id). */
   upsertWorker(worker: WorkerInput): Promise<void>;

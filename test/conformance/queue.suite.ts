@@ -9,6 +9,7 @@
 import { cancelCases, lifecycleCases } from './queue-cases-cancel.ts';
 import { claimCases, enqueueCases } from './queue-cases-claim.ts';
 import { fencingCases, leaseCases } from './queue-cases-lease.ts';
+import { priorityCases } from './queue-cases-priority.ts';
 import type { QueueCase, QueueHarness } from './queue-helpers.ts';
 import { runGroupedSuite } from './suite-helpers.ts';
 import type { SuiteSkip } from './suite-helpers.ts';
@@ -27,6 +28,7 @@ const GROUPS: Array<[string, (it: QueueCase) => void]> = [
   ['lease', leaseCases],
   ['fencing', fencingCases],
   ['cancel', cancelCases],
+  ['priority', priorityCases],
   ['lifecycle', lifecycleCases],
 ];
 

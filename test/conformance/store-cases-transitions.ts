@@ -107,6 +107,30 @@ export function transitionCases(it: StoreCase): void {
     expect(task).toMatchObject({ cancel_requested: true, status: 'queued' });
   });
 
+  it('setTaskPriority on a queued task records it (document and list order unchanged)', async ({
+    store,
+  }) => {
+    await seed(store, 'task_1');
+    const task = await store.setTaskPriority('task_1', 7);
+    expect(task).toMatchObject({ id: 'task_1', status: 'queued', priority: 7 });
+    expect(await store.getTask('task_1')).toEqual(task);
+    expect(JSON.parse((await store.getTaskJson('task_1'))!)).toMatchObject({ priority: 7 });
+  });
+
+  it('setTaskPriority refuses running and finished tasks and non-integers', async ({ store }) => {
+    await seed(store, 'task_1');
+    await store.markTaskRunning('task_1', { worker_id: 'w1', attempt: 1, started_at: at(1) });
+    const err = await expectCode(store.setTaskPriority('task_1', 3), 'ML_ERR_TASK_STATE');
+    expect(err.message).toBe(
+      'cannot change the priority of task task_1: it is running (allowed: queued)',
+    );
+    await store.finishTask('task_1', done);
+    await expectCode(store.setTaskPriority('task_1', 3), 'ML_ERR_TASK_STATE');
+    await expectCode(store.setTaskPriority('task_1', 0.5), 'ML_ERR_VALIDATION');
+    await expectCode(store.setTaskPriority('task_nope', 1), 'ML_ERR_TASK_NOT_FOUND');
+    expect((await store.getTask('task_1'))?.priority).toBe(0);
+  });
+
   it('transitions of an unknown task are ML_ERR_TASK_NOT_FOUND', async ({ store }) => {
     await seed(store);
     const id = 'task_nope';

@@ -101,6 +101,8 @@ export const TaskListQuery = z.strictObject({
   user: z.string().optional(),
   name: z.string().optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(50),
+  /** Cursor: only tasks older than this task id (the last id of the previous page). */
+  before: z.string().optional(),
 });
 export type TaskListQuery = z.input<typeof TaskListQuery>;
 
@@ -120,6 +122,21 @@ export type BlobBatchResponse = z.infer<typeof BlobBatchResponse>;
 /** GET /v1/tasks. */
 export const TaskListResponse = z.strictObject({ tasks: z.array(Task) });
 export type TaskListResponse = z.infer<typeof TaskListResponse>;
+
+/** POST /v1/tasks/:id/priority: the new priority of a queued task (the range `ml queue` takes). */
+export const SetPriorityRequest = z.strictObject({
+  priority: z.number().int().min(-1000).max(1000),
+});
+export type SetPriorityRequest = z.infer<typeof SetPriorityRequest>;
+
+/** POST /v1/tasks/:id/priority answer: the priority before and after, and the task as stored. */
+export const SetPriorityResponse = z.strictObject({
+  task_id: z.string(),
+  previous: z.number().int(),
+  priority: z.number().int(),
+  task: Task,
+});
+export type SetPriorityResponse = z.infer<typeof SetPriorityResponse>;
 
 /** POST /v1/tasks/:id/cancel. `removed`: it was queued and is now cancelled; `signalled`: the
  * worker running it was told to stop; `already_finished`: nothing to do. */

@@ -14,7 +14,7 @@ import { newId } from '../../core/ids.ts';
 import { parseInput } from '../../core/schemas/common.ts';
 import { applyMigrations, openSqliteDatabase, settle } from '../../store/sqlite/connection.ts';
 import type { SqliteConnectionOptions, SqliteDatabase } from '../../store/sqlite/connection.ts';
-import { ClaimSchema, EnqueueSchema, LeaseMs } from '../inputs.ts';
+import { ClaimSchema, EnqueueSchema, LeaseMs, PrioritySchema } from '../inputs.ts';
 import type {
   CancelResult,
   Claim,
@@ -29,7 +29,7 @@ import type {
   ReapedEntry,
 } from '../types.ts';
 import { QUEUE_MIGRATIONS, QUEUE_MIGRATIONS_TABLE } from './migrations.ts';
-import { cancelJob, reapExpiredJobs } from './sql/admin.ts';
+import { cancelJob, reapExpiredJobs, setPriorityJob } from './sql/admin.ts';
 import { claimJob } from './sql/claim.ts';
 import { enqueueJob } from './sql/enqueue.ts';
 import { completeJob, failJob, finishCancelledJob, heartbeatJob, releaseJob } from './sql/lease.ts';
@@ -126,6 +126,12 @@ class SqliteJobQueue implements JobQueue {
 
   cancel(taskId: string): Promise<CancelResult> {
     return this.#tx('cancel', (db) => cancelJob(db, taskId, this.#now()));
+  }
+
+  setPriority(taskId: string, priority: number): Promise<{ previous: number }> {
+    return this.#tx('set priority', (db) =>
+      setPriorityJob(db, taskId, parseInput(PrioritySchema, priority, 'priority'), this.#now()),
+    );
   }
 
   reapExpired(now?: number): Promise<ReapedEntry[]> {

@@ -1,18 +1,20 @@
 /**
  * @module server/routes/tasks
- * Task routes: submit, list (filters: status, user, name, limit), get, cancel, `/v1/status`
- * (everything `ml status` shows, in one request) and `/v1/whoami`. A role holding `tasks:read` or
- * `tasks:cancel` only as `:own` sees and cancels only its user's tasks (see `server/ownership`).
+ * Task routes: submit, list (filters: status, user, name, limit; paged with the `before` cursor),
+ * get, cancel, priority change, `/v1/status` (everything `ml status` shows, in one request) and
+ * `/v1/whoami`. A role holding `tasks:read`, `tasks:cancel` or `tasks:priority` only as `:own`
+ * sees and changes only its user's tasks (see `server/ownership`).
  */
 import type { FastifyInstance } from 'fastify';
 
 import { FetchmlError } from '../../core/errors.ts';
-import { CreateTaskRequest, TaskListQuery } from '../../core/schemas/api.ts';
+import { CreateTaskRequest, SetPriorityRequest, TaskListQuery } from '../../core/schemas/api.ts';
 import type { StatusResponse, WhoAmIResponse } from '../../core/schemas/api.ts';
 import type { RouteContext } from '../context.ts';
 import { nowIso } from '../context.ts';
 import { loadAccessibleTask, principalOf, scopeOf, taskNotFound } from '../ownership.ts';
 import { assertTaskId } from '../paths.ts';
+import { changePriority } from '../priority.ts';
 import { cancelTask, submitTask } from '../task-actions.ts';
 import { parseRequest } from '../validate.ts';
 
@@ -47,6 +49,7 @@ export function taskRoutes(app: FastifyInstance, ctx: RouteContext): void {
       ...(q.status ? { status: q.status } : {}),
       ...(user !== undefined ? { user } : {}),
       ...(q.name !== undefined ? { name: q.name } : {}),
+      ...(q.before !== undefined ? { beforeId: q.before } : {}),
     });
     return { tasks };
   });
@@ -73,6 +76,17 @@ export function taskRoutes(app: FastifyInstance, ctx: RouteContext): void {
       const id = assertTaskId(request.params.id);
       await loadAccessibleTask(ctx, request, id, 'tasks:cancel');
       return cancelTask(ctx, id);
+    },
+  );
+
+  app.post<IdParams>(
+    '/v1/tasks/:id/priority',
+    { config: { permission: 'tasks:priority' } },
+    async (request) => {
+      const id = assertTaskId(request.params.id);
+      const { priority } = parseRequest(SetPriorityRequest, request.body, 'body');
+      await loadAccessibleTask(ctx, request, id, 'tasks:priority');
+      return changePriority(ctx, id, priority);
     },
   );
 

@@ -19,6 +19,7 @@ import {
   ListTasksQuerySchema,
   MarkQueuedSchema,
   MarkRunningSchema,
+  PrioritySchema,
 } from '../inputs.ts';
 import type {
   FinishTask,
@@ -46,6 +47,7 @@ import {
   selectTasks,
   updateCancelRequested,
   updateFinished,
+  updatePriority,
   updateQueued,
   updateRunning,
 } from './task-sql.ts';
@@ -210,6 +212,13 @@ class SqliteMetadataStore implements MetadataStore {
   setCancelRequested(id: string): Promise<Task> {
     return this.#run('request task cancellation', (db) => {
       return updateCancelRequested(db, id, this.#isoNow());
+    });
+  }
+
+  setTaskPriority(id: string, priority: number): Promise<Task> {
+    return this.#run('change task priority', (db) => {
+      const p = parseInput(PrioritySchema, priority, 'priority');
+      return updatePriority(db, id, p, this.#isoNow());
     });
   }
 

@@ -235,6 +235,20 @@ export function updateFinished(db: SqliteDatabase, id: string, u: FinishTask): T
   );
 }
 
+export function updatePriority(db: SqliteDatabase, id: string, priority: number, at: string): Task {
+  return transition(
+    db,
+    id,
+    'change the priority of',
+    'queued',
+    `UPDATE tasks SET priority = :priority,
+       task_json = json_set(task_json, '$.priority', CAST(:priority AS INTEGER), '$.updated_at', :at)
+     WHERE id = :id AND status = 'queued'
+     RETURNING id, task_json`,
+    { priority, at },
+  );
+}
+
 export function updateCancelRequested(db: SqliteDatabase, id: string, at: string): Task {
   return transition(
     db,

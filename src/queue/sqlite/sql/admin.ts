@@ -6,11 +6,15 @@
  * cancel — Params: :task_id, :now. Tries, in order: queued → cancelled ('removed'); leased → set
  * cancel_requested ('signalled'); otherwise the entry is terminal ('already_finished').
  *
+ * setPriority — Params: :task_id, :priority, :now. Only a queued entry changes (its seq is kept);
+ * the previous priority is read in the same transaction, before the update.
+ *
  * reapExpired — Params: :now. Every leased entry with lease_expires_at ≤ :now becomes, in order of
  * precedence: cancelled (cancel was requested), dead (attempt ≥ max_attempts) or queued (attempt
  * kept; the next claim adds one; it keeps its seq, so it is first among equal priorities again).
  */
 import type { SqliteDatabase } from '../../../store/sqlite/connection.ts';
+import { FetchmlError } from '../../../core/errors.ts';
 import { notInQueue } from '../../errors.ts';
 import type { CancelResult, ReapedEntry } from '../../types.ts';
 
@@ -34,6 +38,29 @@ export function cancelJob(db: SqliteDatabase, taskId: string, now: number): Canc
   const exists = db.prepare('SELECT 1 FROM queue_jobs WHERE task_id = ?').get(taskId);
   if (exists === undefined) throw notInQueue('cancel', taskId);
   return 'already_finished';
+}
+
+export function setPriorityJob(
+  db: SqliteDatabase,
+  taskId: string,
+  priority: number,
+  now: number,
+): { previous: number } {
+  const row = db.prepare('SELECT state, priority FROM queue_jobs WHERE task_id = ?').get(taskId) as
+    { state: string; priority: number } | undefined;
+  if (row === undefined) throw notInQueue('set priority', taskId);
+  if (row.state !== 'queued') {
+    throw new FetchmlError(
+      'ML_ERR_TASK_STATE',
+      `cannot change the priority of task ${taskId}: it is ${row.state} (allowed: queued)`,
+      { details: { task_id: taskId, state: row.state, action: 'set priority' } },
+    );
+  }
+  db.prepare(
+    `UPDATE queue_jobs SET priority = :priority, updated_at = :now
+     WHERE task_id = :task_id AND state = 'queued'`,
+  ).run({ task_id: taskId, priority, now });
+  return { previous: row.priority };
 }
 
 const EXPIRED = `state = 'leased' AND lease_expires_at <= :now`;
