@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { statSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { canonicalSha256, sha256Hex } from '../core/hash.ts';
@@ -154,5 +154,40 @@ describe('snapshotTree', () => {
       sha256: sha256Hex('hel'),
       changed: true,
     });
+  });
+});
+
+describe('native and JavaScript stat checks', () => {
+  it('give the same snapshots of the same changes', async () => {
+    const spec: Record<string, string> = {};
+    for (let i = 0; i < 600; i++) spec[`d${i % 7}/f${i}.txt`] = `file ${i}\n`;
+    const roots = [makeTree(spec), makeTree(spec)];
+    const results = [];
+    for (const [k, root] of roots.entries()) {
+      const native = k === 0;
+      age(root, Object.keys(spec), 60);
+      const cold = await snapshotTree(root, { native });
+      writeFileSync(join(root, 'd1/f1.txt'), 'changed\n');
+      rmSync(join(root, 'd2/f2.txt'));
+      mkdirSync(join(root, 'd3/f3.txt.new'));
+      rmSync(join(root, 'd3/f3.txt'));
+      mkdirSync(join(root, 'd3/f3.txt'));
+      writeFileSync(join(root, 'd3/f3.txt/inner'), 'now a directory\n');
+      chmodSync(join(root, 'd4/f4.txt'), 0o755);
+      age(root, ['d1/f1.txt', 'd3/f3.txt/inner', 'd4/f4.txt'], 30);
+      const warm = await snapshotTree(root, { native });
+      const again = await snapshotTree(root, { native });
+      results.push({ cold, warm, again });
+    }
+    const [a, b] = results as [(typeof results)[0], (typeof results)[0]];
+    expect(a.cold.commitId).toBe(b.cold.commitId);
+    expect(a.warm.commitId).toBe(b.warm.commitId);
+    expect(a.warm.stats).toMatchObject({
+      hashed: b.warm.stats.hashed,
+      cached: b.warm.stats.cached,
+    });
+    expect(a.warm.stats.hashed).toBe(3); // d1/f1.txt, d3/f3.txt/inner, d4/f4.txt (mode)
+    expect(a.again.stats).toMatchObject({ hashed: 0, cached: a.again.stats.files });
+    expect(b.again.stats).toMatchObject({ hashed: 0, cached: b.again.stats.files });
   });
 });

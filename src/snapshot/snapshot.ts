@@ -26,6 +26,7 @@ import type { HashAnswer } from './pool.ts';
 import { HashPool } from './pool.ts';
 import { appendStatCache, loadStatCache, saveStatCacheColumns, StatCache } from './statcache.ts';
 import { hashWithRetries } from './retry.ts';
+import { nativeStats } from './native.ts';
 import {
   CHECK_DIFFERENT,
   CHECK_GONE,
@@ -33,6 +34,7 @@ import {
   newStatCheck,
   runStatCheck,
   StatHelper,
+  StatPrecheck,
 } from './stat-check.ts';
 import type { SnapshotOptions, SnapshotResult, SnapshotWarning } from './types.ts';
 import { walkTree } from './walk.ts';
@@ -49,6 +51,8 @@ const APPEND_MIN = 256;
 const APPEND_SEGMENTS = 32;
 /** A stat cache at least this large (about 4,000 records) gets a helper thread for its check. */
 const HELPER_MIN_BYTES = 512 << 10;
+/** A stat cache with at least this many records is checked natively before the walk. */
+const PRECHECK_MIN = 256;
 /** Numbers per file in a stat check's answers: F stat numbers and the execute bit. */
 const G = 6;
 /** Stat numbers kept per file for the stat cache: size, mtime, ctime, inode, dev. */
@@ -99,9 +103,11 @@ export async function snapshotTree(
       excluded.add(rel.split(sep).join('/'));
   }
   const workers = opts.workers ?? availableParallelism();
-  // A large stat cache means a large warm check: start its helper thread now, so that it starts
-  // up while the cache is read and the tree walked.
+  // The native stat check (threads of its own) when built; else, for a large stat cache, a
+  // helper thread started now, so that it starts up while the cache is read and the tree walked.
+  const native = opts.native === false ? null : nativeStats();
   const helper =
+    !native &&
     cacheFile &&
     workers >= 2 &&
     (statSync(cacheFile, { throwIfNoEntry: false })?.size ?? 0) >= HELPER_MIN_BYTES
@@ -115,7 +121,20 @@ export async function snapshotTree(
     phases[phase] = Math.round((now - mark) * 10) / 10;
     mark = now;
   };
+  // Every record's lstat, on threads of their own while the main thread walks (native only).
+  const pre =
+    native && cache.records >= PRECHECK_MIN
+      ? new StatPrecheck(
+          native,
+          realRoot,
+          cache.recordPaths(),
+          cache.recordFields(),
+          cache.records,
+          Math.max(1, workers),
+        )
+      : null;
   lap('loadCache');
+  const cacheIndexOf = cache.cursor();
 
   const threshold = opts.poolThreshold ?? { files: 256, bytes: 16 << 20 };
   const entries: TreeEntry[] = [];
@@ -222,7 +241,7 @@ export async function snapshotTree(
           grown.set(fileStat);
           fileStat = grown;
         }
-        const ci = cache.indexOf(path);
+        const ci = cacheIndexOf(path);
         if (ci >= 0) {
           // Known to the cache: checked by lstat after the walk (see ./stat-check.ts).
           checkFiles.push(j);
@@ -251,28 +270,40 @@ export async function snapshotTree(
     // Files with a cache record: one lstat each, on two threads for a large tree.
     known = checkFiles.length;
     if (known > 0) {
-      const job = newStatCheck(
-        realRoot,
-        checkFiles.map((j) => (fileEntries[j] as MutableFileEntry).path),
-      );
-      for (let k = 0; k < known; k++)
-        cache.fieldsInto(checkRecords[k] as number, job.expect, k * F);
-      runStatCheck(job, helper);
+      // The answers, per record (`pre`) or per checked file (`job`).
+      let status: Uint8Array;
+      let found: Float64Array;
+      if (pre) {
+        pre.finish();
+        status = pre.status;
+        found = pre.found;
+      } else {
+        const job = newStatCheck(
+          realRoot,
+          checkFiles.map((j) => (fileEntries[j] as MutableFileEntry).path),
+        );
+        for (let k = 0; k < known; k++)
+          cache.fieldsInto(checkRecords[k] as number, job.expect, k * F);
+        runStatCheck(job, helper, native, Math.max(1, workers));
+        status = job.status;
+        found = job.found;
+      }
       for (let k = 0; k < known; k++) {
         const j = checkFiles[k] as number;
-        const status = job.status[k];
-        if (status === CHECK_GONE) continue; // gone or replaced: left out, as if unseen
-        if (status !== CHECK_SAME) {
-          if (status === CHECK_DIFFERENT) pendingBytes += job.found[k * G] as number;
+        const ci = checkRecords[k] as number;
+        const a = pre ? ci : k;
+        const answer = status[a];
+        if (answer === CHECK_GONE) continue; // gone or replaced: left out, as if unseen
+        if (answer !== CHECK_SAME) {
+          if (answer === CHECK_DIFFERENT) pendingBytes += found[a * G] as number;
           pending.push(j);
           continue;
         }
         const e = fileEntries[j] as MutableFileEntry;
-        const o = k * G;
-        e.sha256 = cache.hashOf(checkRecords[k] as number);
-        e.size = job.found[o] as number;
-        e.mode = job.found[o + 5] === 1 ? 0o755 : 0o644;
-        const found = job.found;
+        const o = a * G;
+        e.sha256 = cache.hashOf(ci);
+        e.size = found[o] as number;
+        e.mode = found[o + 5] === 1 ? 0o755 : 0o644;
         const p = j * F;
         fileStat[p] = found[o] as number;
         fileStat[p + 1] = found[o + 1] as number;
@@ -288,6 +319,7 @@ export async function snapshotTree(
   } finally {
     if (pool) await (pool as HashPool).close();
     if (helper) await helper.close();
+    pre?.finish();
   }
 
   // Hash what is left in the main thread, and what changed (or failed) while a worker read it.

@@ -12,6 +12,8 @@ import { lstatSync } from 'node:fs';
 import { runInThisContext } from 'node:vm';
 import { Worker } from 'node:worker_threads';
 
+import type { NativeCheckHandle, NativeStats } from './native.ts';
+
 /** Answer per file in {@link StatCheck.status}: not yet checked, record matches, differs, gone. */
 export const CHECK_TODO = 0;
 export const CHECK_SAME = 1;
@@ -160,10 +162,20 @@ export function newStatCheck(root: string, paths: string[]): StatCheck {
 
 /**
  * Runs the check in the main thread, sharing it with `helper` if given, and returns when every
- * path is answered. Paths a failed helper claimed and left are answered here at the end.
+ * path is answered. Paths a failed helper claimed and left are answered here at the end. With
+ * `native` (./native.ts), the native helper does the whole check on `threads` threads instead.
  */
-export function runStatCheck(job: StatCheck, helper: StatHelper | null): void {
+export function runStatCheck(
+  job: StatCheck,
+  helper: StatHelper | null,
+  native: NativeStats | null = null,
+  threads = 2,
+): void {
   const n = job.paths.length;
+  if (native) {
+    native.checkStats(job.root, job.paths.join('\0'), job.expect, job.found, job.status, threads);
+    return;
+  }
   if (helper && n > CHUNK) helper.start(job);
   checkChunks(lstatSync, job.root, job.paths, n, job.expect, job.found, job.status, job.ctl);
   // Wait for the helper's last chunk (bounded: a chunk is CHUNK lstat calls).
@@ -191,5 +203,42 @@ export function runStatCheck(job: StatCheck, helper: StatHelper | null): void {
       job.found.set(found, i * G);
       job.status[i] = status[0] as number;
     }
+  }
+}
+
+/**
+ * A native check of every stat cache record, started before the tree is walked: the records
+ * name (nearly) the files a warm snapshot will find, so their lstat calls run on threads of
+ * their own while the main thread walks, and the walk only looks the answers up by record.
+ */
+export class StatPrecheck {
+  /** Per record: the lstat's size, mtime, ctime, ino, dev, and 1 if executable. */
+  readonly found: Float64Array;
+  /** Per record: a `CHECK_*` answer (valid after {@link finish}). */
+  readonly status: Uint8Array;
+  private readonly native: NativeStats;
+  private handle: NativeCheckHandle | null;
+
+  /** `paths`: the records' paths joined by NUL; `expect`: their stat data, five numbers each. */
+  constructor(
+    native: NativeStats,
+    root: string,
+    paths: string,
+    expect: Float64Array,
+    count: number,
+    threads: number,
+  ) {
+    this.native = native;
+    this.found = new Float64Array(count * G);
+    this.status = new Uint8Array(count);
+    this.handle = native.startCheck(root, paths, expect, this.found, this.status, threads);
+  }
+
+  /** Waits for the answers. Idempotent. */
+  finish(): void {
+    if (!this.handle) return;
+    const h = this.handle;
+    this.handle = null;
+    this.native.finishCheck(h);
   }
 }

@@ -180,3 +180,56 @@ describe('stat cache', () => {
     expect(readFileSync(file).length).toBe(after.length); // nothing changed: nothing written
   });
 });
+
+describe('stat cache lookups', () => {
+  const st = (n: number) => ({ size: n, mtimeMs: n, ctimeMs: n, ino: n, dev: 1 });
+  const rec = (path: string, n: number, h = 'a') => ({ path, sha256: h.repeat(64), ...st(n) });
+
+  it('finds records by a forward cursor and by search, appended ones first', () => {
+    const dir = tempDir();
+    const file = join(dir, 'cache');
+    const sorted = ['a', 'a b/ü.txt', 'a/x', 'b', 'd/e/f', 'z', '𝒳'];
+    saveStatCache(
+      file,
+      sorted.map((p, i) => rec(p, i + 1)),
+    );
+    appendStatCache(
+      file,
+      ['b', 'c'],
+      ['c'.repeat(64), 'd'.repeat(64)],
+      new Float64Array([50, 50, 50, 50, 1, 60, 60, 60, 60, 1]),
+    );
+    const cache = loadStatCache(file);
+    expect(cache.size).toBe(8); // 7 + 'c' ('b' replaced)
+    expect(cache.records).toBe(9);
+    const next = cache.cursor();
+    const asked = ['a', 'a/x', 'b', 'c', 'c2', 'd/e/f', 'y', '𝒳'];
+    const byCursor = asked.map((p) => next(p));
+    expect(byCursor).toEqual(asked.map((p) => cache.indexOf(p)));
+    expect(byCursor).toEqual([0, 2, 7, 8, -1, 4, -1, 6]);
+    expect(cache.hashOf(7)).toBe('c'.repeat(64));
+    expect(cache.recordPaths().split('\0')).toEqual([...sorted, 'b', 'c']);
+  });
+
+  it('still finds every record when the base was written out of order', () => {
+    const dir = tempDir();
+    const file = join(dir, 'cache');
+    const paths = ['z', 'a', 'm/n', 'b'];
+    saveStatCache(
+      file,
+      paths.map((p, i) => rec(p, i + 1)),
+    );
+    const cache = loadStatCache(file);
+    const next = cache.cursor();
+    expect(paths.map((p) => next(p))).toEqual([0, 1, 2, 3]);
+    expect(cache.lookup('m/n', st(3))).toBe('a'.repeat(64));
+    expect(cache.indexOf('nope')).toBe(-1);
+  });
+
+  it('treats a cache whose hashes are not hex as corrupt', () => {
+    const dir = tempDir();
+    const file = join(dir, 'cache');
+    saveStatCache(file, [rec('a', 1, 'g')]);
+    expect(loadStatCache(file).status).toBe('corrupt');
+  });
+});

@@ -69,7 +69,85 @@ export interface StatCacheRecord extends StatFields {
 /** How loading went: `loaded`, or why the file was not used. */
 export type StatCacheStatus = 'loaded' | 'missing' | 'corrupt' | 'disabled';
 
-/** A loaded stat cache (possibly empty). */
+/**
+ * Paths as one string, NUL between them: path `i` is `blob.slice(starts[i], starts[i + 1] - 1)`.
+ * Kept whole because 20,000 path strings and a Map over them are most of what loading a large
+ * cache would otherwise cost (and most of its garbage).
+ */
+export interface PathBlob {
+  blob: string;
+  /** `count + 1` offsets; the last is `blob.length + 1`. */
+  starts: Int32Array;
+}
+
+/** How {@link StatCache} holds its records. */
+export interface StatCacheParts {
+  /** The base's paths (records `0 .. count-1`), in manifest order when written by a snapshot. */
+  base: PathBlob;
+  /** Paths of the appended segments' records, in file order (records `count ..`). */
+  appendedPaths: readonly string[];
+  /** Per record: size, mtime, ctime, inode, dev. */
+  fields: Float64Array;
+  /** Per record: 64 hex characters. */
+  hashes: string;
+}
+
+/** `a[as, ae)` compared with `b[bs, be)` as {@link comparePaths} compares two paths. */
+function compareRanges(
+  a: string,
+  as: number,
+  ae: number,
+  b: string,
+  bs: number,
+  be: number,
+): number {
+  const la = ae - as;
+  const lb = be - bs;
+  const n = Math.min(la, lb);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(as + i);
+    const y = b.charCodeAt(bs + i);
+    if (x !== y) {
+      if (x < 0xd800 && y < 0xd800) return x - y;
+      return (a.codePointAt(as + i) ?? x) - (b.codePointAt(bs + i) ?? y);
+    }
+  }
+  return la - lb;
+}
+
+/** `blob[start, end)` compared with the whole of `p`. */
+function compareAt(blob: string, start: number, end: number, p: string): number {
+  return compareRanges(blob, start, end, p, 0, p.length);
+}
+
+/** Offsets of the NUL-separated paths in `blob` (one empty blob is no paths). */
+function pathStarts(blob: string, count: number): Int32Array | null {
+  const starts = new Int32Array(count + 1);
+  if (count === 0) return blob.length === 0 ? starts : null;
+  let at = 0;
+  for (let i = 0; i < count; i++) {
+    starts[i] = at;
+    const nul = blob.indexOf('\0', at);
+    if (nul < 0) {
+      if (i !== count - 1) return null;
+      at = blob.length + 1;
+    } else {
+      if (i === count - 1) return null;
+      at = nul + 1;
+    }
+  }
+  starts[count] = at;
+  return starts;
+}
+
+const EMPTY: PathBlob = { blob: '', starts: new Int32Array(1) };
+
+/**
+ * A loaded stat cache (possibly empty). Base records are looked up by position: a snapshot walks
+ * paths in the order it saved them, so {@link cursor} matches them by moving forward through the
+ * base, with no index built; a binary search serves {@link indexOf}. Appended records (few) are
+ * in a Map and take precedence. A base that is not sorted (an older writer) falls back to a Map.
+ */
 export class StatCache {
   readonly status: StatCacheStatus;
   /** Records in appended segments (including replaced ones): how far the file is from compact. */
@@ -78,43 +156,134 @@ export class StatCache {
   readonly damaged: boolean;
   /** Appended segments read (each costs a little to load: a few dozen make a rewrite due). */
   readonly segments: number;
+  /** Distinct paths held. */
+  readonly size: number;
+  private readonly base: PathBlob;
+  private readonly baseCount: number;
+  private readonly sorted: boolean;
+  /** Appended records by path (the last one for a path), or every record when not sorted. */
   private readonly index = new Map<string, number>();
   private readonly fields: Float64Array;
   private readonly hashes: string;
+  private readonly appendedPaths: readonly string[];
 
   constructor(
     status: StatCacheStatus,
-    paths: string[] = [],
-    fields?: Float64Array,
-    hashes = '',
+    parts?: StatCacheParts,
     appended = 0,
     damaged = false,
     segments = 0,
   ) {
     this.status = status;
-    this.fields = fields ?? new Float64Array(0);
-    this.hashes = hashes;
+    this.base = parts?.base ?? EMPTY;
+    this.baseCount = this.base.starts.length - 1;
+    this.fields = parts?.fields ?? new Float64Array(0);
+    this.hashes = parts?.hashes ?? '';
     this.appended = appended;
     this.damaged = damaged;
     this.segments = segments;
-    for (let i = 0; i < paths.length; i++) this.index.set(paths[i] as string, i);
+    const { blob, starts } = this.base;
+    let sorted = true;
+    for (let i = 1; i < this.baseCount && sorted; i++) {
+      const at = starts[i] as number;
+      sorted =
+        compareRanges(
+          blob,
+          at,
+          (starts[i + 1] as number) - 1,
+          blob,
+          starts[i - 1] as number,
+          at - 1,
+        ) > 0;
+    }
+    this.sorted = sorted;
+    if (!sorted) {
+      for (let i = 0; i < this.baseCount; i++) this.index.set(this.basePath(i), i);
+    }
+    let size = this.sorted ? this.baseCount : this.index.size;
+    const extra = parts?.appendedPaths ?? [];
+    this.appendedPaths = extra;
+    for (let k = 0; k < extra.length; k++) {
+      const path = extra[k] as string;
+      if (this.index.get(path) === undefined && (!this.sorted || this.search(path) < 0)) size++;
+      this.index.set(path, this.baseCount + k);
+    }
+    this.size = size;
   }
 
-  /** Records held. */
-  get size(): number {
-    return this.index.size;
+  /** Records held, replaced ones included (numbers `0 .. records-1`). */
+  get records(): number {
+    return this.hashes.length / 64;
+  }
+
+  /** Every record's path, joined by NUL, in record order. */
+  recordPaths(): string {
+    const extra = this.appendedPaths;
+    if (extra.length === 0) return this.base.blob;
+    return (this.baseCount > 0 ? `${this.base.blob}\0` : '') + extra.join('\0');
+  }
+
+  /** Every record's stat data (size, mtime, ctime, ino, dev), in record order. Do not modify. */
+  recordFields(): Float64Array {
+    return this.fields;
+  }
+
+  private basePath(i: number): string {
+    const { blob, starts } = this.base;
+    return blob.slice(starts[i], (starts[i + 1] as number) - 1);
+  }
+
+  /** Binary search of the sorted base. */
+  private search(path: string): number {
+    const { blob, starts } = this.base;
+    let lo = 0;
+    let hi = this.baseCount - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const c = compareAt(blob, starts[mid] as number, (starts[mid + 1] as number) - 1, path);
+      if (c === 0) return mid;
+      if (c < 0) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
   }
 
   /** The cached sha256 of `path` if its record matches `st` exactly, else null. */
   lookup(path: string, st: StatFields): string | null {
-    const i = this.index.get(path);
-    if (i === undefined) return null;
-    return this.hashAt(i, st);
+    const i = this.indexOf(path);
+    return i < 0 ? null : this.hashAt(i, st);
   }
 
   /** The record number of `path`, or -1: a file without a record needs no stat to be looked up. */
   indexOf(path: string): number {
-    return this.index.get(path) ?? -1;
+    const i = this.index.get(path);
+    if (i !== undefined) return i;
+    return this.sorted ? this.search(path) : -1;
+  }
+
+  /**
+   * {@link indexOf} for paths asked in manifest order (as a walk gives them): moves forward
+   * through the base instead of searching it, and allocates nothing.
+   */
+  cursor(): (path: string) => number {
+    if (!this.sorted) return (path) => this.index.get(path) ?? -1;
+    const { blob, starts } = this.base;
+    const n = this.baseCount;
+    const index = this.index;
+    const checkIndex = index.size > 0;
+    let pos = 0;
+    return (path) => {
+      if (checkIndex) {
+        const i = index.get(path);
+        if (i !== undefined) return i;
+      }
+      while (pos < n) {
+        const c = compareAt(blob, starts[pos] as number, (starts[pos + 1] as number) - 1, path);
+        if (c < 0) pos++;
+        else return c === 0 ? pos++ : -1;
+      }
+      return -1;
+    };
   }
 
   /** The sha256 of record `i` (from {@link indexOf}), unchecked. */
@@ -150,12 +319,17 @@ export class StatCache {
   }
 }
 
+/** True when `hex` is hex digits only (decoded in C++: a JavaScript loop is slower here). */
+function isHex(hex: string): boolean {
+  return Buffer.from(hex, 'hex').length * 2 === hex.length;
+}
+
 /** One parsed body (base or segment), or null when it does not check out. */
 interface Part {
   count: number;
   fields: Buffer;
   hashes: string;
-  paths: string[];
+  paths: PathBlob;
   end: number;
 }
 
@@ -182,9 +356,25 @@ function parsePart(buf: Buffer, at: number, lead: string): Part | null {
   const body = buf.subarray(start, end);
   if (createHash('sha256').update(body).digest('hex') !== header[3]) return null;
   const hashes = body.toString('latin1', count * FIELDS * 8, count * RECORD);
-  const paths = count === 0 ? [] : body.toString('utf8', count * RECORD).split('\0');
-  if (paths.length !== count || !/^[0-9a-f]*$/.test(hashes)) return null;
-  return { count, fields: body.subarray(0, count * FIELDS * 8), hashes, paths, end };
+  if (!isHex(hashes)) return null;
+  const blob = body.toString('utf8', count * RECORD);
+  const starts = pathStarts(blob, count);
+  if (!starts) return null;
+  return {
+    count,
+    fields: body.subarray(0, count * FIELDS * 8),
+    hashes,
+    paths: { blob, starts },
+    end,
+  };
+}
+
+/** The paths of a parsed part, as strings. */
+function partPaths(p: Part): string[] {
+  const out: string[] = [];
+  const { blob, starts } = p.paths;
+  for (let i = 0; i < p.count; i++) out.push(blob.slice(starts[i], (starts[i + 1] as number) - 1));
+  return out;
 }
 
 /**
@@ -220,7 +410,8 @@ export function loadStatCache(file: string): StatCache {
   }
   let count = 0;
   for (const p of parts) count += p.count;
-  if (count === 0) return new StatCache('loaded', [], undefined, '', 0, damaged, parts.length - 1);
+  const segments = parts.length - 1;
+  if (count === 0) return new StatCache('loaded', undefined, 0, damaged, segments);
   const fields = new Float64Array(count * FIELDS);
   const bytes = Buffer.from(fields.buffer);
   let o = 0;
@@ -229,16 +420,17 @@ export function loadStatCache(file: string): StatCache {
     o += p.fields.length;
   }
   const only = parts.length === 1;
-  const paths = only ? base.paths : parts.flatMap((p) => p.paths);
-  const hashes = only ? base.hashes : parts.map((p) => p.hashes).join('');
   return new StatCache(
     'loaded',
-    paths,
-    fields,
-    hashes,
+    {
+      base: base.paths,
+      appendedPaths: only ? [] : parts.slice(1).flatMap(partPaths),
+      fields,
+      hashes: only ? base.hashes : parts.map((p) => p.hashes).join(''),
+    },
     count - base.count,
     damaged,
-    parts.length - 1,
+    segments,
   );
 }
 

@@ -20,6 +20,11 @@ export interface SnapshotOptions {
    * @default { files: 256, bytes: 16 MiB }
    */
   poolThreshold?: { files: number; bytes: number };
+  /**
+   * Use the native stat check (./native.ts) when it is built. `false` forces the JavaScript
+   * path (tests compare the two). @default true
+   */
+  native?: boolean;
 }
 
 /** Counters of one snapshot. */
