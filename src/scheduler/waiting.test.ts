@@ -198,4 +198,29 @@ describe('explainQueue', () => {
     expect(r).toHaveLength(10_000);
     expect(r.filter((x) => x.code === 'ready')).toHaveLength(32); // 8 workers x 4 cpus
   });
+
+  it('every worker that could run it lacks its image: image_unavailable, saying how to provide it', () => {
+    const img = job('t1', { image: 'localhost/missing:1' });
+    const lacking = { images_missing: ['localhost/missing:1'], runtime: 'podman' };
+    const [r] = explainQueue([img], [worker('w1', lacking), worker('w2', lacking)]);
+    expect(r).toEqual({
+      code: 'image_unavailable',
+      message: expect.stringContaining(
+        "image localhost/missing:1 is not available on any worker (w1, w2): provide it on a worker host with 'podman pull localhost/missing:1'",
+      ) as string,
+      workers: ['w1', 'w2'],
+    });
+    // One worker that has it (or runs no images) makes it claimable there.
+    expect(codes([img], [worker('w1', lacking), worker('w2')])).toEqual(['ready']);
+    expect(explainQueue([img], [worker('w1', lacking), worker('w2')])[0]?.workers).toEqual(['w2']);
+    // A worker too small for it does not count; other tasks still run on the lacking worker.
+    const small = worker('w3', { total: { cpus: 0.5, memory_mb: 8192, gpus: 0 } });
+    expect(codes([img, job('t2')], [worker('w1', lacking), small])).toEqual([
+      'image_unavailable',
+      'ready',
+    ]);
+    // Busy with the image present elsewhere: it waits for that worker, not for the image.
+    const busy = worker('w2', { held: { cpus: 4, memory_mb: 0, gpus: 0 } });
+    expect(codes([img], [worker('w1', lacking), busy])).toEqual(['workers_busy']);
+  });
 });

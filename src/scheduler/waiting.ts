@@ -11,12 +11,16 @@
  * 1. no live worker at all → `no_live_worker` (or `workers_draining` when draining ones could run it);
  * 2. no live online worker offers its labels → `labels_unmatched`;
  * 3. none of those is big enough in total → `too_large` (each resource short, and the most offered);
+ * 3b. every one big enough lacks its image (each container worker lists the images of queued tasks
+ *    it lacks, `images_missing`, and never claims those: worker/images.ts) → `image_unavailable`,
+ *    naming the image and how to provide it;
  * 4. one had room after its running tasks, but tasks ahead in the replay took it →
  *    `higher_priority_ahead` / `earlier_task_ahead`, naming the first such task;
  * 5. otherwise the room (or the concurrency) is held by running tasks → `workers_busy`.
  *
  * Quotas do not exist yet, so `quota` is never produced. Cost: O(tasks × workers), no IO.
  */
+import { imageWaitReason } from '../core/image-wait.ts';
 import type { ResourceShortfall, WaitReason } from '../core/schemas/status.ts';
 
 /** What a job asks for. */
@@ -32,6 +36,8 @@ export interface QueuedJob {
   priority: number;
   resources: Need;
   labels: readonly string[];
+  /** The container image it runs in (null or absent: none). */
+  image?: string | null;
 }
 
 /** A worker's capacity as the server sees it. */
@@ -47,6 +53,10 @@ export interface WorkerCapacity {
   labels: readonly string[];
   /** Further tasks it may start (concurrency − running); null: no limit known. */
   freeSlots: number | null;
+  /** Images of queued tasks it lacks: it claims none of those tasks (absent: none reported). */
+  images_missing?: readonly string[];
+  /** Its runtime (podman, docker, ...): which commands the image hint names. */
+  runtime?: string;
 }
 
 const RESOURCES = ['cpus', 'memory_mb', 'gpus'] as const;
@@ -57,6 +67,10 @@ function fits(need: Need, room: Need): boolean {
 
 function hasLabels(labels: readonly string[], offered: readonly string[]): boolean {
   return labels.every((l) => offered.includes(l));
+}
+
+function lacksImage(job: QueuedJob, w: WorkerCapacity): boolean {
+  return job.image != null && w.images_missing?.includes(job.image) === true;
 }
 
 function minus(a: Need, b: Need): Need {
@@ -109,7 +123,11 @@ export function explainQueue(
 
   return queued.map((job) => {
     const claimer = online.find(
-      (s) => s.slots > 0 && hasLabels(job.labels, s.w.labels) && fits(job.resources, s.room),
+      (s) =>
+        s.slots > 0 &&
+        hasLabels(job.labels, s.w.labels) &&
+        fits(job.resources, s.room) &&
+        !lacksImage(job, s.w),
     );
     if (claimer) {
       claimer.room = minus(claimer.room, job.resources);
@@ -165,7 +183,15 @@ function explainWaiting(
     };
   }
 
-  const bigEnough = labelled.filter((s) => fits(job.resources, s.w.total));
+  const roomy = labelled.filter((s) => fits(job.resources, s.w.total));
+  const bigEnough = roomy.filter((s) => !lacksImage(job, s.w));
+  if (roomy.length > 0 && bigEnough.length === 0) {
+    const missing = imageWaitReason(
+      job.image ?? null,
+      roomy.map((s) => ({ ...s.w, runtime: s.w.runtime ?? 'podman' })),
+    );
+    if (missing) return { code: 'image_unavailable', ...missing };
+  }
   if (bigEnough.length === 0) {
     const short: ResourceShortfall[] = [];
     for (const r of RESOURCES) {

@@ -20,6 +20,7 @@ import { coerceError } from '../core/errors.ts';
 import type { WorkerContext } from './context.ts';
 import { reportError } from './context.ts';
 import { TypedEmitter } from './emitter.ts';
+import { ImageGate } from './images.ts';
 import type { RunningTask } from './loop.ts';
 import { runClaimLoop, Sleeper } from './loop.ts';
 import { Slots } from './slots.ts';
@@ -76,6 +77,10 @@ export function createWorker(options: WorkerOptions, deps: WorkerDeps): FetchmlW
   const slots = new Slots({ cpus, memory_mb, gpus }, options.gpuIndices);
   const running = new Map<string, RunningTask>();
   const sleeper = new Sleeper();
+  const images = ImageGate.for(deps.runtime, {
+    ...(options.imageRecheckMs === undefined ? {} : { recheckMs: options.imageRecheckMs }),
+    onError: (err, image) => reportError(ctx, `check image ${image}`, err),
+  });
   let state: WorkerState = 'created';
   let loop: Promise<void> = Promise.resolve();
   let beat: NodeJS.Timeout | null = null;
@@ -93,6 +98,7 @@ export function createWorker(options: WorkerOptions, deps: WorkerDeps): FetchmlW
         version: ctx.version,
         last_seen_at: new Date(ctx.deps.clock()).toISOString(),
         status,
+        ...(images === null ? {} : { images_missing: images.missing() }),
       });
     } catch (err) {
       reportError(ctx, 'register worker', coerceError(err));
@@ -164,6 +170,8 @@ export function createWorker(options: WorkerOptions, deps: WorkerDeps): FetchmlW
         running,
         sleeper,
         active: () => state === 'running',
+        images,
+        onImagesChanged: () => void register('online'),
       });
       emitter.emit('worker:started', { worker_id: ctx.id });
     },

@@ -5,11 +5,16 @@
  * task ends, which frees resources: the loop is woken at once). Claimed tasks run concurrently
  * (./execute.ts); the loop tracks them so shutdown can stop and re-queue each.
  *
+ * Images: a container worker asks only for tasks whose image it has (./images.ts): before each
+ * claim its {@link ImageGate} checks the images queued tasks name, and the claim lists the present
+ * ones, so a task whose image is missing here is never claimed by this worker.
+ *
  * Robustness: a claim or store error is reported as an `error` event and retried after `pollMs`;
  * the loop promise never rejects. A claim that lands after shutdown began is released at once.
  */
 import { coerceError, FetchmlError } from '../core/errors.ts';
 import type { WorkerContext } from './context.ts';
+import type { ImageGate } from './images.ts';
 import { reportError } from './context.ts';
 import { executeAttempt } from './execute.ts';
 import type { Slots } from './slots.ts';
@@ -61,10 +66,14 @@ export interface LoopOptions {
   sleeper: Sleeper;
   /** Whether the worker still claims work. */
   active(): boolean;
+  /** Container runtimes: which queued images this worker has (null: it claims any image). */
+  images: ImageGate | null;
+  /** The set of missing images changed (the worker record should say so now). */
+  onImagesChanged(): void;
 }
 
 /** Claims one task and starts it; resolves true when a task was claimed. */
-async function claimOne(o: LoopOptions): Promise<boolean> {
+async function claimOne(o: LoopOptions, images: string[] | undefined): Promise<boolean> {
   const { ctx, slots } = o;
   const { queue, store } = ctx.deps;
   const free = slots.free();
@@ -73,6 +82,7 @@ async function claimOne(o: LoopOptions): Promise<boolean> {
     worker_id: ctx.id,
     free: { ...free, labels: o.labels },
     lease_ms: ctx.leaseMs,
+    ...(images === undefined ? {} : { images }),
   });
   if (!claim) return false;
   ctx.emitter.emit('task:claimed', {
@@ -126,13 +136,30 @@ async function claimOne(o: LoopOptions): Promise<boolean> {
   return true;
 }
 
+/**
+ * The images this worker may claim now (undefined: any). Checked on every pass, also while the
+ * worker is full, so what it advertises as missing stays current. A failed check claims no image.
+ */
+async function presentImages(o: LoopOptions): Promise<string[] | undefined> {
+  if (o.images === null) return undefined;
+  try {
+    const check = await o.images.refresh(o.ctx.deps.queue);
+    if (check.changed) o.onImagesChanged();
+    return check.present;
+  } catch (err) {
+    reportError(o.ctx, 'check images', coerceError(err));
+    return [];
+  }
+}
+
 /** Runs until `active()` turns false; never rejects. */
 export async function runClaimLoop(o: LoopOptions): Promise<void> {
   while (o.active()) {
     let claimed = false;
-    if (o.running.size < o.concurrency) {
+    const images = await presentImages(o);
+    if (o.running.size < o.concurrency && o.active()) {
       try {
-        claimed = await claimOne(o);
+        claimed = await claimOne(o, images);
       } catch (err) {
         reportError(o.ctx, 'claim', coerceError(err));
       }

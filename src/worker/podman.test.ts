@@ -1,21 +1,33 @@
 /**
  * The worker on the podman runtime, end to end: the example experiment (examples/logreg) in the
- * test image, the image digest in the manifest, a missing image failing before anything runs, and
- * hostile jobs that are contained while the worker carries on. Runs when podman is required
+ * test image, the image digest in the manifest, a task whose image is missing never claimed (and
+ * run once the image is provided), and hostile jobs that are contained while the worker carries
+ * on. Runs when podman is required
  * (CI=true / FETCHML_TEST_PODMAN=1: a missing podman fails loudly) or present with the test image.
  */
+import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 
+import { imageWaitReason } from '../core/image-wait.ts';
 import { taskFiles } from '../core/layout.ts';
 import { lifecycleProblems, RunManifest } from '../core/schemas/manifest.ts';
 import type { ExperimentSpecInput } from '../core/schemas/spec.ts';
-import { podmanSkipReason, testImage, testPodman } from '../runtime/test-support.ts';
+import type { Task } from '../core/schemas/task.ts';
+import { podmanSkipReason, testEngineEnv, testImage, testPodman } from '../runtime/test-support.ts';
+import type { WorkerRecord } from '../store/types.ts';
 import type { TestBackends } from './test-helpers.ts';
-import { openTestBackends, submitProject, testWorker, waitForStatus } from './test-helpers.ts';
+import {
+  openTestBackends,
+  submitProject,
+  testWorker,
+  waitFor,
+  waitForStatus,
+} from './test-helpers.ts';
 import type { FetchmlWorker } from './types.ts';
 
 const skip = podmanSkipReason();
@@ -24,6 +36,8 @@ const example = fileURLToPath(new URL('../../examples/logreg/', import.meta.url)
 let b: TestBackends;
 let worker: FetchmlWorker | null = null;
 const podman = testPodman({ killGraceMs: 1000 });
+const podmanCli = (args: string[]) =>
+  promisify(execFile)('podman', args, { env: testEngineEnv(), timeout: 60_000 });
 
 describe.skipIf(skip !== undefined)('worker (podman runtime)', () => {
   beforeAll(async () => {
@@ -66,20 +80,52 @@ describe.skipIf(skip !== undefined)('worker (podman runtime)', () => {
     expect(JSON.stringify(m.environment)).not.toContain(b.home);
   });
 
-  it('fails a task whose image is missing before running it, saying how to provide it', async () => {
+  it('never claims a task whose image is missing; status says which image and how to provide it', async () => {
+    const missing = `localhost/fetchml-no-such-${Date.now()}:1`;
     const task = await submitProject(b, {
-      files: { 'run.sh': 'echo should-not-run\n' },
-      spec: { name: 'no-image', command: 'sh run.sh', image: 'localhost/fetchml-no-such:1' },
+      files: { 'run.sh': 'echo ran-after-load\n' },
+      spec: { name: 'no-image', command: 'sh run.sh', image: missing },
     });
-    worker = testWorker(b, podman);
+    worker = testWorker(b, podman, { imageRecheckMs: 200 });
     await worker.start();
-    const done = await waitForStatus(b, task.id, ['completed', 'failed'], 30_000);
-    expect(done.status).toBe('failed');
-    expect(done.error?.code).toBe('ML_ERR_IMAGE_UNAVAILABLE');
-    expect(done.error?.message).toContain('localhost/fetchml-no-such:1');
-    expect(done.error?.message).toContain('podman import');
-    const log = await readFile(taskFiles(b.home).logPath(task.id), 'utf8');
-    expect(log).not.toContain('should-not-run');
+    // The worker checked the image, found it missing and says so in its record.
+    const [record] = await waitFor(
+      () => b.store.listWorkers(),
+      (ws) => ws[0]?.images_missing?.includes(missing) === true,
+      30_000,
+    );
+    // Several polls later, the task was never claimed: attempt 0, no lease, still queued.
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await b.queue.get(task.id)).toMatchObject({
+      state: 'queued',
+      attempt: 0,
+      lease_id: null,
+      worker_id: null,
+    });
+    const queued = (await b.store.getTask(task.id)) as Task;
+    expect(queued).toMatchObject({ status: 'queued', attempt: 0, worker_id: null, error: null });
+    // What status shows for it: the image, the worker, and the commands that provide it.
+    const reason = imageWaitReason(queued.plan.image.base, [record as WorkerRecord]);
+    expect(reason?.message).toContain(`image ${missing} is not available on worker ${worker.id}`);
+    expect(reason?.message).toContain(`podman pull ${missing}`);
+    expect(reason?.message).toContain('podman load -i');
+    expect(reason?.message).toContain(`podman build -t ${missing}`);
+    // Providing the image on the worker host is enough: the task is claimed and runs.
+    await podmanCli(['tag', testImage('busybox'), missing]);
+    try {
+      const done = await waitForStatus(b, task.id, ['completed', 'failed'], 60_000);
+      expect(done.status).toBe('completed');
+      expect(done.attempt).toBe(1);
+      expect(await readFile(taskFiles(b.home).logPath(task.id), 'utf8')).toContain(
+        'ran-after-load',
+      );
+      await waitFor(
+        () => b.store.listWorkers(),
+        (ws) => ws[0]?.images_missing?.length === 0,
+      );
+    } finally {
+      await podmanCli(['rmi', missing]).catch(() => undefined);
+    }
   });
 
   it('contains a fork bomb and a memory hog; the worker carries on with the next job', async () => {

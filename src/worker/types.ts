@@ -51,6 +51,11 @@ export interface WorkerOptions {
   version: string;
   /** Host name, recorded in manifests and the worker record. */
   host: string;
+  /**
+   * Container runtimes: how long an image found missing counts as missing before the engine is
+   * asked again, ms (./images.ts). @default 5000
+   */
+  imageRecheckMs?: number;
 }
 
 /** The backends the worker uses; all injected (the composition root picks implementations). */

@@ -58,6 +58,7 @@ describe('docs/status.schema.json', () => {
           workers_draining: 0,
           labels_unmatched: 0,
           too_large: 0,
+          image_unavailable: 0,
           workers_busy: 0,
           higher_priority_ahead: 0,
           earlier_task_ahead: 0,

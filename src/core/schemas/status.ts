@@ -100,6 +100,8 @@ export type WorkerView = z.infer<typeof WorkerView>;
  * - `labels_unmatched`: no live worker offers all its labels (`missing_labels`).
  * - `too_large`: it asks for more CPUs, memory or GPUs than any live worker has in total
  *   (`short`: each resource, what it needs, the most any worker has).
+ * - `image_unavailable`: every live worker that could run it lacks its container image and will
+ *   not claim it (`workers`: those workers); the message names the image and how to provide it.
  * - `workers_busy`: a worker could run it, but its room (or its concurrency) is held by running
  *   tasks (`workers`).
  * - `higher_priority_ahead`: a task ahead of it with a higher priority takes the free room
@@ -114,6 +116,7 @@ export const WAIT_REASON_CODES = [
   'workers_draining',
   'labels_unmatched',
   'too_large',
+  'image_unavailable',
   'workers_busy',
   'higher_priority_ahead',
   'earlier_task_ahead',
