@@ -9,6 +9,7 @@ import type { Command } from 'commander';
 import { processIo } from '../cli/shared/output.ts';
 import type { ProgramIo } from '../cli/shared/output.ts';
 import { createProgram, examples, runProgram } from '../cli/shared/program.ts';
+import { registerAuditCommands } from './commands/audit.ts';
 import { registerBanCommands } from './commands/ban.ts';
 import { registerConfigCommands } from './commands/config.ts';
 import { registerDoctorCommand } from './commands/doctor.ts';
@@ -23,6 +24,7 @@ const COMMAND_GROUPS: ReadonlyArray<(program: Command, ctx: OpsContext) => void>
   registerDoctorCommand,
   registerUserCommands,
   registerBanCommands,
+  registerAuditCommands,
 ];
 
 /** Builds the `fetchml` program for one run (nothing is shared between runs). */

@@ -5,11 +5,13 @@
  * drive it in-process with `app.inject()`; `listen()` opens the port and starts the lease reaper.
  */
 import websocket from '@fastify/websocket';
-import Fastify from 'fastify';
+import Fastify, { LogController } from 'fastify';
 import type { FastifyInstance } from 'fastify';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
+import { auditLogPath, openAuditLog } from '../audit/index.ts';
+import type { AuditLog } from '../audit/index.ts';
 import { openBanList } from '../auth/bans.ts';
 import { compileAllowlist, LOCAL_NETWORKS } from '../auth/ip-allowlist.ts';
 import { RateLimiter } from '../auth/rate-limit.ts';
@@ -17,6 +19,7 @@ import { loadRoles } from '../auth/roles.ts';
 import type { RoleTable } from '../auth/roles.ts';
 import { allowlistStep } from './auth/allowlist-step.ts';
 import { ensureAdminKey } from './auth/api-keys.ts';
+import { auditStep, installAuditHook } from './auth/audit-step.ts';
 import { banStep } from './auth/ban-step.ts';
 import type { AuthStep } from './auth/chain.ts';
 import { installAuth } from './auth/install.ts';
@@ -28,6 +31,7 @@ import { permissionStep } from './auth/permission-step.ts';
 import { rateLimitStep } from './auth/rate-limit-step.ts';
 import type { RouteContext } from './context.ts';
 import { installErrorHandling } from './error-handler.ts';
+import { installAccessLog } from './logging.ts';
 import { taskFiles } from './paths.ts';
 import { startReaper } from './reaper.ts';
 import { blobRoutes } from './routes/blobs.ts';
@@ -56,6 +60,10 @@ export interface FetchmlServer {
   roles: RoleTable;
   /** Every registered route with the permission it declares. */
   routes: readonly RouteInfo[];
+  /** The audit log (`<home>/logs/audit.log` unless injected). */
+  audit: AuditLog;
+  /** The routes whose requests are audited (`METHOD url`). */
+  audited: ReadonlySet<string>;
   /** Opens the port (HTTPS) and starts the lease reaper; resolves with the URL. */
   listen(): Promise<{ url: string; port: number }>;
   /** Stops the reaper, closes WebSockets and the listener. Does not close the injected backends. */
@@ -77,6 +85,15 @@ export async function createServer(
   const tls = await ensureTls(options.home, options.tls);
   const keys = deps.keys ?? (await openFileKeyStore(join(options.home, 'keys.json')));
   const adminKey = await ensureAdminKey(keys, options.home);
+  const audit = deps.audit ?? openAuditLog(auditLogPath(options.home), { clock: deps.clock });
+  if (adminKey) {
+    await audit.record({
+      actor: 'system',
+      action: 'user.add',
+      target: 'admin',
+      detail: { role: 'admin' },
+    });
+  }
   const security = options.security ?? {};
   const roles =
     deps.roles ?? (await loadRoles(security.rolesFile ?? join(options.home, 'roles.yaml')));
@@ -95,7 +112,12 @@ export async function createServer(
   const app = Fastify({
     https: { cert: tls.cert, key: tls.key },
     bodyLimit: Math.floor((options.bodyLimitMb ?? 64) * MIB),
-    logger: options.logger ?? false,
+    ...(options.logs
+      ? {
+          loggerInstance: options.logs.app,
+          logController: new LogController({ disableRequestLogging: true }),
+        }
+      : { logger: options.logger ?? false }),
     forceCloseConnections: true,
   }) as unknown as FastifyInstance;
 
@@ -110,6 +132,7 @@ export async function createServer(
     keyStep(keys),
     permissionStep(roles),
     rateLimitStep(new RateLimiter(ctx.clock), roles, security.rateLimitPerMin ?? 30),
+    auditStep(audit, keys),
   ];
 
   // Registered first: its onRequest hook (which sets `request.ws`) must run before the auth hook.
@@ -117,6 +140,8 @@ export async function createServer(
   app.decorateRequest('principal', null);
   installErrorHandling(app);
   const auth = installAuth(app, steps);
+  const audited = installAuditHook(app, audit);
+  if (options.logs?.access) installAccessLog(app, options.logs.access);
 
   app.get('/healthz', { config: { public: true } }, () => ({ ok: true, version: ctx.version }));
   blobRoutes(app, ctx);
@@ -139,6 +164,8 @@ export async function createServer(
     keys,
     roles,
     routes: auth.routes,
+    audit,
+    audited,
     async listen() {
       const host = options.host ?? '127.0.0.1';
       await app.listen({ host, port: options.port ?? 9101 });
@@ -151,14 +178,32 @@ export async function createServer(
         );
       }
       const urlHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
-      return { url: `https://${urlHost}:${port}`, port };
+      const url = `https://${urlHost}:${port}`;
+      await audit.record({
+        actor: 'system',
+        action: 'server.start',
+        target: url,
+        detail: { version: ctx.version, pid: process.pid },
+      });
+      app.log.info({ url, version: ctx.version }, 'server started');
+      return { url, port };
     },
     async close() {
       await stopReaper?.();
       stopReaper = null;
+      const listening = app.server.listening;
       await app.close();
       banList.close();
       if (!deps.keys) keys.close?.();
+      if (listening) {
+        await audit.record({
+          actor: 'system',
+          action: 'server.stop',
+          detail: { pid: process.pid },
+        });
+        app.log.info('server stopped');
+      }
+      if (!deps.audit) await audit.close();
     },
   };
 }

@@ -4,6 +4,9 @@
  * injection only): routes never import a backend, so the same app runs on SQLite + fs in
  * `fetchml up`, on PostgreSQL + S3 in production, and on temp-dir backends under `app.inject`.
  */
+import type { Logger } from 'pino';
+
+import type { AuditLog } from '../audit/index.ts';
 import type { BlobStore } from '../blobs/types.ts';
 import type { EventBus } from '../events/types.ts';
 import type { JobQueue } from '../queue/types.ts';
@@ -41,8 +44,13 @@ export interface ServerOptions {
    * other processes (which publish on their own event bus) are followed too; 0 disables. @default 500
    */
   wsFollowPollMs?: number;
-  /** Fastify logger option. @default false */
+  /** Fastify logger option, when {@link logs} is not given. @default false */
   logger?: boolean;
+  /**
+   * The process's logs (`server/logging`): the app logger becomes Fastify's (5xx errors, start,
+   * stop) and `access`, when set, gets one line per request.
+   */
+  logs?: { app: Logger; access: Logger | null };
   /** The `security` section of the config. */
   security?: SecurityOptions;
 }
@@ -75,6 +83,8 @@ export interface ServerDeps {
   files?: TaskFiles;
   /** ms since the epoch. @default Date.now */
   clock?: () => number;
+  /** The audit log. @default `<home>/logs/audit.log` (closed with the server) */
+  audit?: AuditLog;
 }
 
 /** Who made a request: attached to every authenticated request as `request.principal`. */

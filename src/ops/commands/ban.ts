@@ -1,7 +1,8 @@
 /**
  * @module ops/commands/ban
  * `fetchml ban list|remove`: the addresses banned after repeated authentication failures
- * (`<home>/bans.json`). A removal takes effect on the running server's next request.
+ * (`<home>/bans.json`). A removal takes effect on the running server's next request and is
+ * appended to the audit log (`ban.remove`, actor `ops`).
  */
 import type { Command } from 'commander';
 import { join } from 'node:path';
@@ -11,6 +12,7 @@ import { FetchmlError } from '../../core/errors.ts';
 import { formatTable, writeJson } from '../../cli/shared/output.ts';
 import { examples } from '../../cli/shared/program.ts';
 import type { OpsContext } from '../context.ts';
+import { recordOpsAction } from './audit.ts';
 
 /** Registers the `ban` command group on the `fetchml` program. */
 export function registerBanCommands(program: Command, ctx: OpsContext): void {
@@ -18,11 +20,12 @@ export function registerBanCommands(program: Command, ctx: OpsContext): void {
     .command('ban')
     .description('addresses banned after repeated failed authentications')
     .addHelpText('after', examples('fetchml ban list', 'fetchml ban remove 203.0.113.7'));
-  const banFile = (cmd: Command) => {
+  const home = (cmd: Command) => {
     const { config, warnings } = ctx.loadConfig(cmd);
     ctx.warn(warnings);
-    return join(config.home, 'bans.json');
+    return config.home;
   };
+  const banFile = (cmd: Command) => join(home(cmd), 'bans.json');
 
   group
     .command('list')
@@ -41,7 +44,8 @@ export function registerBanCommands(program: Command, ctx: OpsContext): void {
     .description('lift the ban of an address; effective at once')
     .addHelpText('after', examples('fetchml ban remove 203.0.113.7'))
     .action(async (address: string, _opts: unknown, cmd: Command) => {
-      const path = banFile(cmd);
+      const dir = home(cmd);
+      const path = join(dir, 'bans.json');
       const bans = await readBans(path);
       const kept = bans.filter((b) => b.ip !== address);
       if (kept.length === bans.length) {
@@ -50,6 +54,12 @@ export function registerBanCommands(program: Command, ctx: OpsContext): void {
         });
       }
       await writeBans(path, kept);
+      const removed = bans.find((b) => b.ip === address)!;
+      await recordOpsAction(dir, {
+        action: 'ban.remove',
+        target: address,
+        detail: { until: removed.until, failures: removed.failures },
+      });
       if (ctx.globals(cmd).json) writeJson(ctx.io.stdout, { removed: address });
       else ctx.io.stdout.write(`removed the ban of ${address}\n`);
     });

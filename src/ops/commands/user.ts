@@ -2,7 +2,8 @@
  * @module ops/commands/user
  * `fetchml user add|list|revoke|rotate`: API keys and the users and roles they belong to. Works on
  * `<home>/keys.json` directly (beside a running server, which sees every change on its next
- * request). A new key is printed once and never stored in plaintext.
+ * request). A new key is printed once and never stored in plaintext. Every change is appended to
+ * the audit log (`<home>/logs/audit.log`, actor `ops`) beside the server's entries.
  */
 import type { Command } from 'commander';
 import { join } from 'node:path';
@@ -14,6 +15,7 @@ import { examples } from '../../cli/shared/program.ts';
 import { openFileKeyStore } from '../../server/auth/key-store.ts';
 import type { KeyStore } from '../../server/auth/key-store.ts';
 import type { OpsContext } from '../context.ts';
+import { recordOpsAction } from './audit.ts';
 import { addUser, listUsers, revokeUser, rotateUser } from '../users.ts';
 
 /** Where the roles file of `config` is. */
@@ -65,6 +67,11 @@ export function registerUserCommands(program: Command, ctx: OpsContext): void {
       const { config } = ctx.loadConfig(cmd);
       const roles = await loadRoles(rolesPath(config));
       const { key, record } = await addUser(await keyStore(ctx, cmd), name, opts.role, roles.names);
+      await recordOpsAction(config.home, {
+        action: 'user.add',
+        target: record.user,
+        detail: { key_id: record.id, role: record.role },
+      });
       showKey(cmd, { key, user: record.user, role: record.role, id: record.id });
     });
 
@@ -91,6 +98,14 @@ export function registerUserCommands(program: Command, ctx: OpsContext): void {
     .addHelpText('after', examples('fetchml user revoke ana', 'fetchml user revoke key_…'))
     .action(async (target: string, _opts: unknown, cmd: Command) => {
       const revoked = await revokeUser(await keyStore(ctx, cmd), target);
+      await recordOpsAction(ctx.loadConfig(cmd).config.home, {
+        action: 'user.revoke',
+        target,
+        detail: {
+          key_ids: revoked.map((r) => r.id),
+          users: [...new Set(revoked.map((r) => r.user))],
+        },
+      });
       if (json(cmd)) return writeJson(ctx.io.stdout, { revoked });
       for (const r of revoked) ctx.io.stdout.write(`revoked ${r.id} (${r.user}, ${r.role})\n`);
     });
@@ -101,6 +116,11 @@ export function registerUserCommands(program: Command, ctx: OpsContext): void {
     .addHelpText('after', examples('fetchml user rotate ana', 'fetchml user rotate ana --json'))
     .action(async (name: string, _opts: unknown, cmd: Command) => {
       const { key, record, revoked } = await rotateUser(await keyStore(ctx, cmd), name);
+      await recordOpsAction(ctx.loadConfig(cmd).config.home, {
+        action: 'user.rotate',
+        target: record.user,
+        detail: { key_id: record.id, role: record.role, revoked },
+      });
       showKey(cmd, { key, user: record.user, role: record.role, id: record.id });
       if (!json(cmd)) ctx.io.stdout.write(`revoked ${revoked.join(', ')}\n`);
     });

@@ -53,18 +53,22 @@ export function hashApiKey(
   };
 }
 
-/** The live record `key` belongs to, or null (unknown, malformed or revoked). */
-export async function verifyApiKey(keys: KeyStore, key: string): Promise<ApiKeyRecord | null> {
+/** The record `key` belongs to, revoked or not, or null (unknown or malformed). */
+export async function findApiKey(keys: KeyStore, key: string): Promise<ApiKeyRecord | null> {
   const prefix = keyLookupPrefix(key);
   if (prefix === null) return null;
   for (const record of await keys.findByPrefix(prefix)) {
     const expected = Buffer.from(record.hash, 'hex');
     const actual = hmac(record.salt, key);
-    if (expected.length === actual.length && timingSafeEqual(expected, actual)) {
-      return record.revoked_at === null ? record : null;
-    }
+    if (expected.length === actual.length && timingSafeEqual(expected, actual)) return record;
   }
   return null;
+}
+
+/** The live record `key` belongs to, or null (unknown, malformed or revoked). */
+export async function verifyApiKey(keys: KeyStore, key: string): Promise<ApiKeyRecord | null> {
+  const record = await findApiKey(keys, key);
+  return record !== null && record.revoked_at === null ? record : null;
 }
 
 /**

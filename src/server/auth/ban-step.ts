@@ -8,7 +8,8 @@
  * `2026-11-27T14:00:00.000Z fetchml[1234]: auth failure from 203.0.113.7`
  * `2026-11-27T14:00:00.000Z fetchml[1234]: ban 203.0.113.7 until 2026-11-27T15:00:00.000Z`
  *
- * The line carries the address only: never the key that was tried.
+ * The line carries the address only: never the key that was tried. A new ban is also left on the
+ * context (`ctx.ban`) for the audit step.
  */
 import { appendFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -51,7 +52,10 @@ export function banStep(bans: BanList, logPath: string, clock: () => number): Au
       const at = new Date(clock());
       await log(authLogLine(at, { kind: 'failure', ip: ctx.ip }));
       const ban = await bans.recordFailure(ctx.ip);
-      if (ban) await log(authLogLine(at, { kind: 'ban', ip: ban.ip, until: ban.until }));
+      if (ban) {
+        ctx.ban = { ip: ban.ip, until: ban.until, failures: ban.failures };
+        await log(authLogLine(at, { kind: 'ban', ip: ban.ip, until: ban.until }));
+      }
     },
   };
 }

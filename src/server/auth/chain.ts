@@ -3,8 +3,9 @@
  * The auth hook as an ordered chain of steps (DESIGN.md "Security model"):
  * ip allowlist → ban check → key → role/permission → rate limit → audit. Each step may deny by
  * throwing a FetchmlError (401/403/429) or enrich the context; the key step attaches the request's
- * principal. Only the key step exists today; the security work adds the others by name, and
- * {@link runAuthChain} runs whatever is present in {@link AUTH_STEP_ORDER}, never in list order.
+ * principal. {@link runAuthChain} runs whatever steps are present in {@link AUTH_STEP_ORDER}, never
+ * in list order, and on a refusal tells every step (`onDenied`), in the same order — so the
+ * `audit` step, last, sees what the others did (a new ban).
  */
 import type { FetchmlError } from '../../core/errors.ts';
 import type { Principal } from '../types.ts';
@@ -37,6 +38,8 @@ export interface AuthContext {
   permission?: string | null | undefined;
   /** Response headers a step wants sent (rate-limit counters), on success and refusal alike. */
   headers: Record<string, string>;
+  /** Set by the `ban` step when this refusal banned the address (the `audit` step records it). */
+  ban?: { ip: string; until: string; failures: number };
 }
 
 export interface AuthStep {

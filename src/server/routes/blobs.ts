@@ -42,7 +42,7 @@ export function blobRoutes(app: FastifyInstance, ctx: RouteContext): void {
 
     scope.put<{ Params: { sha256: string } }>(
       '/v1/blobs/:sha256',
-      { config: { permission: 'blobs:write' } },
+      { config: { permission: 'blobs:write', audit: 'blob.put' } },
       async (request, reply) => {
         const { sha256 } = request.params;
         if (!isSha256Hex(sha256)) {
@@ -57,18 +57,24 @@ export function blobRoutes(app: FastifyInstance, ctx: RouteContext): void {
           sha256,
         );
         const out: PutBlobResponse = { sha256: stat.sha256, size: stat.size };
+        request.auditInfo = { detail: { size: stat.size } };
         return reply.code(201).send(out);
       },
     );
 
-    scope.post('/v1/blobs/batch', { config: { permission: 'blobs:write' } }, async (request) => {
-      const stored = await storeBlobBatch(ctx.blobs, rawBody(request, ctx.blobBodyLimit));
-      const out: BlobBatchResponse = {
-        stored: stored.map((s) => ({ sha256: s.sha256, size: s.size })),
-        bytes: stored.reduce((n, s) => n + s.size, 0),
-      };
-      return out;
-    });
+    scope.post(
+      '/v1/blobs/batch',
+      { config: { permission: 'blobs:write', audit: 'blob.batch' } },
+      async (request) => {
+        const stored = await storeBlobBatch(ctx.blobs, rawBody(request, ctx.blobBodyLimit));
+        const out: BlobBatchResponse = {
+          stored: stored.map((s) => ({ sha256: s.sha256, size: s.size })),
+          bytes: stored.reduce((n, s) => n + s.size, 0),
+        };
+        request.auditInfo = { detail: { blobs: out.stored.length, bytes: out.bytes } };
+        return out;
+      },
+    );
     done();
   });
 }

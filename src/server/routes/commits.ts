@@ -53,14 +53,22 @@ function fileHashes(manifest: TreeManifest): string[] {
 }
 
 export function commitRoutes(app: FastifyInstance, ctx: RouteContext): void {
-  app.post('/v1/commits', { config: { permission: 'commits:write' } }, async (request) => {
-    assertNoHostilePaths(request.body);
-    const { manifest } = parseRequest(CreateCommitRequest, request.body, 'body');
-    const commit_id = canonicalSha256(manifest);
-    const missing = await ctx.blobs.missing(fileHashes(manifest));
-    if (missing.length === 0) await ctx.store.putCommit(commit_id, manifest);
-    return { commit_id, missing };
-  });
+  app.post(
+    '/v1/commits',
+    { config: { permission: 'commits:write', audit: 'commit.create' } },
+    async (request) => {
+      assertNoHostilePaths(request.body);
+      const { manifest } = parseRequest(CreateCommitRequest, request.body, 'body');
+      const commit_id = canonicalSha256(manifest);
+      const missing = await ctx.blobs.missing(fileHashes(manifest));
+      if (missing.length === 0) await ctx.store.putCommit(commit_id, manifest);
+      request.auditInfo = {
+        target: commit_id,
+        detail: { stored: missing.length === 0, missing: missing.length },
+      };
+      return { commit_id, missing };
+    },
+  );
 
   app.get<{ Params: { id: string } }>(
     '/v1/commits/:id',

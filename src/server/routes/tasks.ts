@@ -24,11 +24,19 @@ export const STATUS_RECENT = 20;
 type IdParams = { Params: { id: string } };
 
 export function taskRoutes(app: FastifyInstance, ctx: RouteContext): void {
-  app.post('/v1/tasks', { config: { permission: 'tasks:create' } }, async (request, reply) => {
-    const input = parseRequest(CreateTaskRequest, request.body, 'body');
-    const task = await submitTask(ctx, input, principalOf(request));
-    return reply.code(201).send(task);
-  });
+  app.post(
+    '/v1/tasks',
+    { config: { permission: 'tasks:create', audit: 'task.create' } },
+    async (request, reply) => {
+      const input = parseRequest(CreateTaskRequest, request.body, 'body');
+      const task = await submitTask(ctx, input, principalOf(request));
+      request.auditInfo = {
+        target: task.id,
+        detail: { name: task.name, commit_id: task.commit_id, priority: task.priority },
+      };
+      return reply.code(201).send(task);
+    },
+  );
 
   app.get('/v1/tasks', { config: { permission: 'tasks:read' } }, async (request) => {
     const q = parseRequest(TaskListQuery, request.query, 'query');
@@ -71,22 +79,26 @@ export function taskRoutes(app: FastifyInstance, ctx: RouteContext): void {
 
   app.post<IdParams>(
     '/v1/tasks/:id/cancel',
-    { config: { permission: 'tasks:cancel' } },
+    { config: { permission: 'tasks:cancel', audit: 'task.cancel' } },
     async (request) => {
       const id = assertTaskId(request.params.id);
       await loadAccessibleTask(ctx, request, id, 'tasks:cancel');
-      return cancelTask(ctx, id);
+      const result = await cancelTask(ctx, id);
+      request.auditInfo = { detail: { result: result.outcome } };
+      return result;
     },
   );
 
   app.post<IdParams>(
     '/v1/tasks/:id/priority',
-    { config: { permission: 'tasks:priority' } },
+    { config: { permission: 'tasks:priority', audit: 'task.priority' } },
     async (request) => {
       const id = assertTaskId(request.params.id);
       const { priority } = parseRequest(SetPriorityRequest, request.body, 'body');
       await loadAccessibleTask(ctx, request, id, 'tasks:priority');
-      return changePriority(ctx, id, priority);
+      const result = await changePriority(ctx, id, priority);
+      request.auditInfo = { detail: { previous: result.previous, priority } };
+      return result;
     },
   );
 
