@@ -33,3 +33,6 @@ export const ClaimSchema = z.strictObject({
   lease_ms: LeaseMs,
   images: z.array(z.string().min(1)).optional(),
 });
+
+/** How many entries `listQueued` returns at most: a positive integer. */
+export const ListLimit = z.number().int().min(1);

@@ -177,6 +177,11 @@ export interface JobQueue {
   reapExpired(now?: number): Promise<ReapedEntry[]>;
   /** The entry of a task, or null. */
   get(taskId: string): Promise<QueueEntry | null>;
+  /**
+   * Queued entries in claim order (highest priority first, then enqueue order): position `i` is
+   * the `i + 1`-th a worker with room for all of them would claim. At most `limit` (default: all).
+   */
+  listQueued(limit?: number): Promise<QueueEntry[]>;
   /** The distinct images named by queued entries, sorted: what a container worker checks before it claims. */
   queuedImages(): Promise<string[]>;
   /** Entries per state (every state present). */

@@ -9,6 +9,7 @@
 import { cancelCases, lifecycleCases } from './queue-cases-cancel.ts';
 import { claimCases, enqueueCases } from './queue-cases-claim.ts';
 import { fencingCases, leaseCases } from './queue-cases-lease.ts';
+import { listCases } from './queue-cases-list.ts';
 import { priorityCases } from './queue-cases-priority.ts';
 import type { QueueCase, QueueHarness } from './queue-helpers.ts';
 import { runGroupedSuite } from './suite-helpers.ts';
@@ -29,6 +30,7 @@ const GROUPS: Array<[string, (it: QueueCase) => void]> = [
   ['fencing', fencingCases],
   ['cancel', cancelCases],
   ['priority', priorityCases],
+  ['list', listCases],
   ['lifecycle', lifecycleCases],
 ];
 

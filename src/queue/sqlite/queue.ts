@@ -14,7 +14,7 @@ import { newId } from '../../core/ids.ts';
 import { parseInput } from '../../core/schemas/common.ts';
 import { applyMigrations, openSqliteDatabase, settle } from '../../store/sqlite/connection.ts';
 import type { SqliteConnectionOptions, SqliteDatabase } from '../../store/sqlite/connection.ts';
-import { ClaimSchema, EnqueueSchema, LeaseMs, PrioritySchema } from '../inputs.ts';
+import { ClaimSchema, EnqueueSchema, LeaseMs, ListLimit, PrioritySchema } from '../inputs.ts';
 import type {
   CancelResult,
   Claim,
@@ -33,7 +33,7 @@ import { cancelJob, reapExpiredJobs, setPriorityJob } from './sql/admin.ts';
 import { claimJob } from './sql/claim.ts';
 import { enqueueJob } from './sql/enqueue.ts';
 import { completeJob, failJob, finishCancelledJob, heartbeatJob, releaseJob } from './sql/lease.ts';
-import { countStates, selectEntry, selectQueuedImages } from './sql/read.ts';
+import { countStates, selectEntry, selectQueued, selectQueuedImages } from './sql/read.ts';
 
 /** Options of {@link openSqliteQueue}. */
 export interface SqliteQueueOptions extends SqliteConnectionOptions {
@@ -142,6 +142,16 @@ class SqliteJobQueue implements JobQueue {
 
   get(taskId: string): Promise<QueueEntry | null> {
     return this.#tx('read queue entry', (db) => selectEntry(db, taskId));
+  }
+
+  listQueued(limit?: number): Promise<QueueEntry[]> {
+    if (this.#closed) {
+      return Promise.reject(new FetchmlError('ML_ERR_UNAVAILABLE', 'list queued: queue is closed'));
+    }
+    // A plain read: one SELECT sees a consistent snapshot (WAL) and takes no write lock.
+    return settle('list queued', () =>
+      selectQueued(this.#db, parseInput(ListLimit, limit ?? Number.MAX_SAFE_INTEGER, 'limit')),
+    );
   }
 
   queuedImages(): Promise<string[]> {

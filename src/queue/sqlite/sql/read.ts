@@ -1,7 +1,8 @@
 /**
  * @module queue/sqlite/sql/read
- * Reads: one entry by task id, counts per state, and the distinct images of queued entries. Plain SELECTs, no transaction needed (WAL gives
- * each statement a consistent snapshot).
+ * Reads: one entry by task id, the queued entries in claim order, counts per state, and the
+ * distinct images of queued entries. Plain SELECTs, no transaction needed (WAL gives each statement
+ * a consistent snapshot).
  */
 import { FetchmlError } from '../../../core/errors.ts';
 import type { SqliteDatabase } from '../../../store/sqlite/connection.ts';
@@ -31,7 +32,24 @@ interface EntryRow {
 export function selectEntry(db: SqliteDatabase, taskId: string): QueueEntry | null {
   const row = db.prepare('SELECT * FROM queue_jobs WHERE task_id = ?').get(taskId) as
     EntryRow | undefined;
-  if (row === undefined) return null;
+  return row === undefined ? null : decodeEntry(row);
+}
+
+/**
+ * Queued entries in claim order (priority descending, then enqueue order): the `queue_jobs_ready`
+ * partial index, so the cost follows the number of queued entries, not the table.
+ */
+export function selectQueued(db: SqliteDatabase, limit: number): QueueEntry[] {
+  const rows = db
+    .prepare(
+      `SELECT * FROM queue_jobs WHERE state = 'queued' ORDER BY priority DESC, seq ASC LIMIT ?`,
+    )
+    .all(limit) as EntryRow[];
+  return rows.map(decodeEntry);
+}
+
+function decodeEntry(row: EntryRow): QueueEntry {
+  const taskId = row.task_id;
   let labels: unknown;
   try {
     labels = JSON.parse(row.labels_json);
