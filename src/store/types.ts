@@ -89,6 +89,11 @@ export interface MetadataStore {
   /** The manifest of a commit, or null when unknown. */
   getCommit(commitId: string): Promise<TreeManifest | null>;
   hasCommit(commitId: string): Promise<boolean>;
+  /**
+   * The sum of the file sizes of every stored commit (project snapshots and dataset trees), each
+   * counted in full: the logical size that deduplication stores once. Cheap (no manifest is read).
+   */
+  commitBytes(): Promise<number>;
 
   /**
    * Inserts a new task, validated against the Task schema (ML_ERR_VALIDATION). Its commit must be

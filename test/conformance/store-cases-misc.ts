@@ -4,6 +4,7 @@
  */
 import { expect } from 'vitest';
 
+import { canonicalSha256 } from '../../src/core/hash.ts';
 import type { WorkerRecord } from '../../src/store/worker-record.ts';
 import { expectCode } from './queue-helpers.ts';
 import { at, commitFixture, taskFixture } from './store-fixtures.ts';
@@ -32,6 +33,29 @@ export function commitCases(it: StoreCase): void {
     await store.putCommit(commitId, manifest);
     expect(await store.hasCommit(commitId)).toBe(true);
     expect(await store.getCommit(commitId)).toEqual(manifest);
+  });
+
+  it('commitBytes sums the file sizes of every stored commit, each counted once', async ({
+    store,
+  }) => {
+    expect(await store.commitBytes()).toBe(0);
+    const a = commitFixture('a');
+    const b = commitFixture('b');
+    await store.putCommit(a.commitId, a.manifest);
+    await store.putCommit(a.commitId, a.manifest); // idempotent: not counted twice
+    expect(await store.commitBytes()).toBe(5);
+    await store.putCommit(b.commitId, b.manifest);
+    expect(await store.commitBytes()).toBe(10);
+    // Symlinks have no bytes of their own.
+    const withLink = {
+      version: 1 as const,
+      entries: [
+        ...a.manifest.entries,
+        { path: 'zlink', type: 'symlink' as const, target: 'train.py' },
+      ],
+    };
+    await store.putCommit(canonicalSha256(withLink), withLink);
+    expect(await store.commitBytes()).toBe(15);
   });
 
   it('a commit id that is not the manifest digest is ML_ERR_VALIDATION', async ({ store }) => {

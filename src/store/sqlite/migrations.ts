@@ -76,4 +76,16 @@ export const STORE_MIGRATIONS: readonly SqliteMigration[] = [
       CREATE INDEX datasets_tree ON datasets (tree_id);
     `,
   },
+  {
+    // The sum of a commit's file sizes, so the logical size of every snapshot (metrics: dedup
+    // ratio) is an index-only aggregate instead of a parse of every manifest. Backfilled here.
+    name: 'commit bytes',
+    sql: `
+      ALTER TABLE commits ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
+      UPDATE commits SET bytes = coalesce((
+        SELECT sum(json_extract(e.value, '$.size')) FROM json_each(manifest_json, '$.entries') AS e
+        WHERE json_extract(e.value, '$.type') = 'file'), 0);
+      CREATE INDEX commits_bytes ON commits (bytes);
+    `,
+  },
 ];

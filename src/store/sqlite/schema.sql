@@ -1,12 +1,12 @@
 -- GENERATED FILE, DO NOT EDIT: the schema after every migration, as sqlite_master has it.
--- Migrations applied: 2 (table schema_migrations).
+-- Migrations applied: 3 (table schema_migrations).
 -- Regenerate: ML_UPDATE_SCHEMA=1 npx vitest run src/store/sqlite/schema.test.ts
 
 CREATE TABLE commits (
         commit_id TEXT PRIMARY KEY,
         manifest_json TEXT NOT NULL,
         created_at TEXT NOT NULL
-      ) STRICT;
+      , bytes INTEGER NOT NULL DEFAULT 0) STRICT;
 
 CREATE TABLE datasets (
         name TEXT NOT NULL,
@@ -41,6 +41,8 @@ CREATE TABLE workers (
         last_seen_at TEXT NOT NULL,
         worker_json TEXT NOT NULL
       ) STRICT;
+
+CREATE INDEX commits_bytes ON commits (bytes);
 
 CREATE INDEX datasets_tree ON datasets (tree_id);
 

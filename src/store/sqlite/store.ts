@@ -118,9 +118,10 @@ class SqliteMetadataStore implements MetadataStore {
           { details: { field: 'commitId', expected: actual } },
         );
       }
+      const bytes = parsed.entries.reduce((n, e) => n + (e.type === 'file' ? e.size : 0), 0);
       db.prepare(
-        'INSERT INTO commits (commit_id, manifest_json, created_at) VALUES (?, ?, ?) ON CONFLICT (commit_id) DO NOTHING',
-      ).run(commitId, json, this.#isoNow());
+        'INSERT INTO commits (commit_id, manifest_json, created_at, bytes) VALUES (?, ?, ?, ?) ON CONFLICT (commit_id) DO NOTHING',
+      ).run(commitId, json, this.#isoNow(), bytes);
     });
   }
 
@@ -132,6 +133,16 @@ class SqliteMetadataStore implements MetadataStore {
       return row === undefined
         ? null
         : decodeStored(TreeManifest, `commit ${commitId}`, row.manifest_json);
+    });
+  }
+
+  commitBytes(): Promise<number> {
+    return this.#run('sum commit sizes', (db) => {
+      // Covered by the commits_bytes index: the manifests are not read.
+      const row = db.prepare('SELECT coalesce(sum(bytes), 0) AS n FROM commits').get() as {
+        n: number;
+      };
+      return row.n;
     });
   }
 
