@@ -1,7 +1,8 @@
 """Seeded logistic regression on generated data, in plain Python 3 (no packages).
 
-What a fetchml job looks like: it prints progress, appends metrics as JSON lines and saves a
-model into $FETCHML_OUTPUT (falls back to ./output when run by hand). Same seed, same result.
+What a fetchml job looks like: it prints progress, logs metrics with fetchml_metrics.py (JSON
+lines to $FETCHML_METRICS) and saves a model into $FETCHML_OUTPUT (falls back to ./output when run
+by hand). Same seed, same result, byte for byte.
 """
 import argparse
 import json
@@ -9,6 +10,8 @@ import math
 import os
 import random
 import time
+
+from fetchml_metrics import log_metrics, reset_metrics
 
 
 def make_data(n, dim, rng):
@@ -58,29 +61,25 @@ def main():
     train_x, train_y, test_x, test_y = xs[:split], ys[:split], xs[split:], ys[split:]
 
     w, b = [0.0] * args.dim, 0.0
+    reset_metrics()
     print(f"training on {len(train_x)} samples, {args.dim} features, seed {args.seed}", flush=True)
-    with open(os.path.join(out_dir, "metrics.jsonl"), "w") as metrics:
-        for epoch in range(1, args.epochs + 1):
-            started = time.time()
-            order = list(range(len(train_x)))
-            rng.shuffle(order)
-            for i in order:
-                x, y = train_x[i], train_y[i]
-                err = sigmoid(sum(wi * xi for wi, xi in zip(w, x)) + b) - y
-                w = [wi - args.lr * err * xi for wi, xi in zip(w, x)]
-                b -= args.lr * err
-            loss, acc = evaluate(w, b, test_x, test_y)
-            row = {"epoch": epoch, "loss": round(loss, 6), "accuracy": round(acc, 6)}
-            metrics.write(json.dumps(row) + "\n")
-            metrics.flush()
-            print(f"epoch {epoch:3d}/{args.epochs}  loss {loss:.4f}  accuracy {acc:.3f}  ({time.time() - started:.2f}s)", flush=True)
-            if args.sleep:
-                time.sleep(args.sleep)
+    for epoch in range(1, args.epochs + 1):
+        started = time.time()
+        order = list(range(len(train_x)))
+        rng.shuffle(order)
+        for i in order:
+            x, y = train_x[i], train_y[i]
+            err = sigmoid(sum(wi * xi for wi, xi in zip(w, x)) + b) - y
+            w = [wi - args.lr * err * xi for wi, xi in zip(w, x)]
+            b -= args.lr * err
+        loss, acc = evaluate(w, b, test_x, test_y)
+        log_metrics(step=epoch, loss=round(loss, 6), accuracy=round(acc, 6))
+        print(f"epoch {epoch:3d}/{args.epochs}  loss {loss:.4f}  accuracy {acc:.3f}  ({time.time() - started:.2f}s)", flush=True)
+        if args.sleep:
+            time.sleep(args.sleep)
 
     with open(os.path.join(out_dir, "model.json"), "w") as f:
         json.dump({"weights": w, "bias": b, "seed": args.seed, "epochs": args.epochs}, f, indent=2)
-    with open(os.path.join(out_dir, "final_metrics.json"), "w") as f:
-        json.dump({"loss": round(loss, 6), "accuracy": round(acc, 6)}, f)
     print(f"done: accuracy {acc:.3f}; model saved to {out_dir}/model.json", flush=True)
 
 

@@ -23,6 +23,7 @@ export const OTHER_PROGRAM_ENV = [
   'FETCHML_TASK_ID',
   'FETCHML_SRC',
   'FETCHML_DATA',
+  'FETCHML_METRICS',
 ] as const;
 
 /** A value set by one layer, with where it came from. */

@@ -299,7 +299,8 @@ export function recordedPlanInput(
 /**
  * Checks that a task's recorded plan still follows from its recorded inputs: the stored plan hashes
  * to `plan_sha256`, and re-resolving the commit + spec gives that same digest. The worker calls
- * this before running anything.
+ * this before running anything. The command-line overrides (args, resources, timeout) are recorded
+ * only in the plan, so they are covered by the digest check but cannot be derived anew.
  * @throws FetchmlError ML_ERR_PLAN_MISMATCH naming the plan fields that differ.
  */
 export function verifyTaskPlan(

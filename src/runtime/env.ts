@@ -27,8 +27,9 @@ export const CONTAINER_PATHS: JobPaths = {
 
 /**
  * Builds the complete job environment.
- * Defaults (PATH, HOME, LANG, PYTHONUNBUFFERED) yield to the job env; FETCHML_*, PWD, TMPDIR and
- * CUDA_VISIBLE_DEVICES (the assigned GPUs; empty hides all) are always the runtime's.
+ * Defaults (PATH, HOME, LANG, PYTHONUNBUFFERED) yield to the job env; FETCHML_* (TASK_ID, SRC,
+ * OUTPUT, METRICS, DATA), PWD, TMPDIR and CUDA_VISIBLE_DEVICES (the assigned GPUs; empty hides
+ * all) are always the runtime's.
  */
 export function buildJobEnv(
   spec: RunSpec,
@@ -47,6 +48,8 @@ export function buildJobEnv(
     FETCHML_TASK_ID: spec.taskId,
     FETCHML_SRC: paths.src,
     FETCHML_OUTPUT: paths.output,
+    // Metrics as JSON lines (worker/metrics.ts); inside the output dir, so every runtime can write it.
+    FETCHML_METRICS: `${paths.output}/metrics.jsonl`,
     FETCHML_DATA: paths.data,
     CUDA_VISIBLE_DEVICES: gpus,
     NVIDIA_VISIBLE_DEVICES: gpus === '' ? 'void' : gpus,

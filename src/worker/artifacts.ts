@@ -1,14 +1,14 @@
 /**
  * @module worker/artifacts
  * Collecting `output/` after a run: every regular file goes into the blob store and becomes an
- * artifact `{path, size, sha256}` (sorted by path); and the run's final metrics.
+ * artifact `{path, size, sha256}` (sorted by path). The run's metrics: ./metrics.ts.
  *
  * The output dir was writable by the job, so it is treated as hostile: symlinks are skipped and
  * never followed (a link to /etc/shadow must not be uploaded), as are sockets, fifos and devices,
  * and names that are not valid artifact paths; each skip becomes a warning in the manifest.
  */
 import { createReadStream } from 'node:fs';
-import { lstat, readdir, readFile } from 'node:fs/promises';
+import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import type { BlobStore } from '../blobs/types.ts';
@@ -70,47 +70,4 @@ export async function collectArtifacts(
   };
   await Promise.all(Array.from({ length: Math.min(PUT_CONCURRENCY, files.length) }, lane));
   return { artifacts, warnings, bytes: artifacts.reduce((n, a) => n + a.size, 0) };
-}
-
-function asObject(value: unknown): Record<string, unknown> | null {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-    ? (value as Record<string, unknown>)
-    : null;
-}
-
-async function readJson(path: string): Promise<unknown> {
-  const st = await lstat(path).catch(() => null);
-  if (!st?.isFile()) return undefined;
-  try {
-    return JSON.parse(await readFile(path, 'utf8')) as unknown;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * The run's final metrics: `output/final_metrics.json`, else `output/metrics.json` (when it holds
- * a JSON object), else the last non-empty line of `output/metrics.jsonl` (when an object), else
- * `{}`. Symlinks are not read.
- */
-export async function readFinalMetrics(outputDir: string): Promise<Record<string, unknown>> {
-  for (const name of ['final_metrics.json', 'metrics.json']) {
-    const obj = asObject(await readJson(join(outputDir, name)));
-    if (obj) return obj;
-  }
-  const path = join(outputDir, 'metrics.jsonl');
-  const st = await lstat(path).catch(() => null);
-  if (!st?.isFile()) return {};
-  const text = await readFile(path, 'utf8').catch(() => '');
-  const last = text
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l !== '')
-    .at(-1);
-  if (last === undefined) return {};
-  try {
-    return asObject(JSON.parse(last)) ?? {};
-  } catch {
-    return {};
-  }
 }

@@ -13,8 +13,10 @@
 import { coerceError } from '../core/errors.ts';
 import type { FetchmlError } from '../core/errors.ts';
 import { taskFiles } from '../core/layout.ts';
+import { verifyTaskPlan } from '../core/plan.ts';
+import type { TreeManifest } from '../core/schemas/tree.ts';
 import type { RunResult } from '../runtime/types.ts';
-import { collectArtifacts, readFinalMetrics } from './artifacts.ts';
+import { collectArtifacts } from './artifacts.ts';
 import type { AttemptState, StopReason, WorkerContext } from './context.ts';
 import { isoNow, publishStatus, reportError, runtimeFor } from './context.ts';
 import type { FinalState } from './finish.ts';
@@ -22,6 +24,7 @@ import { abandonLost, cleanOnce, manifestFor, recordFinal, requeue } from './fin
 import { startHeartbeat } from './heartbeat.ts';
 import { openLogWriter } from './log-writer.ts';
 import { writeManifest } from './manifest-writer.ts';
+import { collectMetrics, describeMetrics } from './metrics.ts';
 import { judge } from './verdict.ts';
 import { stageAttempt } from './stage.ts';
 import type { StagedDirs } from './stage.ts';
@@ -76,6 +79,19 @@ async function runAndCollect(ctx: WorkerContext, a: AttemptState): Promise<TaskO
   const { plan } = task;
   const stopped = () => a.controller.signal.aborted;
 
+  // The plan must still follow from the task's recorded commit and spec: a task record changed
+  // after it was queued fails here (ML_ERR_PLAN_MISMATCH) before anything of it runs.
+  let commit: TreeManifest | null;
+  try {
+    commit = await store.getCommit(task.commit_id);
+    if (commit) {
+      verifyTaskPlan(task, commit);
+      a.log.system(`plan ${task.plan_sha256} re-resolved from commit and spec: matches`);
+    }
+  } catch (err) {
+    return recordFinal(ctx, a, failedBeforeRun(ctx, a, coerceError(err)));
+  }
+
   if (runtime.resolveImage) {
     // Container runtimes: a missing image fails the task now (ML_ERR_IMAGE_UNAVAILABLE, saying how
     // to provide it), before anything is staged; its digest goes into the manifest.
@@ -88,7 +104,6 @@ async function runAndCollect(ctx: WorkerContext, a: AttemptState): Promise<TaskO
     }
   }
   try {
-    const commit = await store.getCommit(task.commit_id);
     const link = runtime.isolation === 'none' ? 'copy' : 'auto';
     const stats = await stageAttempt({ dirs: a.dirs, plan, manifest: commit, blobs, link });
     a.log.system(
@@ -171,7 +186,13 @@ async function runAndCollect(ctx: WorkerContext, a: AttemptState): Promise<TaskO
       a.warnings.push(w);
     }
     artifacts = collected.artifacts;
-    metrics = await readFinalMetrics(a.dirs.outputDir);
+    const read = await collectMetrics(a.dirs.outputDir);
+    metrics = read.final;
+    a.log.system(describeMetrics(read));
+    for (const w of read.warnings) {
+      a.log.system(`warning: ${w}`);
+      a.warnings.push(w);
+    }
     a.log.system(`stored ${artifacts.length} artifacts (${collected.bytes} bytes)`);
   } catch (err) {
     const e = coerceError(err);

@@ -9,7 +9,7 @@ import { sha256Hex } from '../core/hash.ts';
 import { createMemoryEventBus } from '../events/memory/index.ts';
 import type { TaskEvent } from '../events/types.ts';
 import type { RunResult } from '../runtime/types.ts';
-import { collectArtifacts, readFinalMetrics } from './artifacts.ts';
+import { collectArtifacts } from './artifacts.ts';
 import { openLogWriter } from './log-writer.ts';
 import { redactEnvironment, sanitizePaths } from './redact.ts';
 import { Slots } from './slots.ts';
@@ -99,7 +99,7 @@ describe('log writer', () => {
 });
 
 describe('artifacts', () => {
-  it('stores regular files sorted by path, skips symlinks and reads final metrics', async () => {
+  it('stores regular files sorted by path and skips symlinks', async () => {
     const out = join(dir, 'output');
     await mkdir(join(out, 'b'), { recursive: true });
     await writeFile(join(out, 'z.txt'), 'z');
@@ -122,13 +122,6 @@ describe('artifacts', () => {
       bytes: 0,
     });
 
-    expect(await readFinalMetrics(out)).toEqual({});
-    await writeFile(join(out, 'metrics.jsonl'), '{"a":1}\n{"a":2}\n\n');
-    expect(await readFinalMetrics(out)).toEqual({ a: 2 });
-    await writeFile(join(out, 'metrics.json'), '[1,2]');
-    expect(await readFinalMetrics(out)).toEqual({ a: 2 });
-    await writeFile(join(out, 'final_metrics.json'), '{"f":true}');
-    expect(await readFinalMetrics(out)).toEqual({ f: true });
     await blobs.close();
   });
 });

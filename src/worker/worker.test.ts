@@ -85,7 +85,7 @@ describe('worker (process runtime)', () => {
       CACHE: '$FETCHML_HOME/cache/x',
       PLAIN: 'v',
     });
-    expect(m.metrics).toEqual({ acc: 0.9, step: 2 });
+    expect(m.metrics).toEqual({ acc: 0.9 });
     expect(m.artifacts.map((a) => a.path)).toEqual(['metrics.jsonl', 'model.bin', 'sub/a.txt']);
     const model = m.artifacts.find((a) => a.path === 'model.bin')!;
     expect(model).toEqual({ path: 'model.bin', size: 6, sha256: sha256Hex('model\n') });
