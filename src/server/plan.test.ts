@@ -39,7 +39,9 @@ describe('POST /v1/plan', () => {
       warmed_exists: false,
     });
     expect(plan.plan.resources.cpus).toBe(2);
-    const inline = (await post('/v1/plan', { ...body, manifest: project.manifest })).json();
+    const inline = (
+      await post('/v1/plan', { ...body, manifest: project.manifest })
+    ).json<PlanResponse>();
     expect(inline).toEqual(plan);
 
     const created = await post('/v1/tasks', { ...body, commit_id: project.commitId });
