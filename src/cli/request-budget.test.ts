@@ -52,7 +52,7 @@ async function ml(args: string[]) {
 
 describe('request budget of a researcher session', () => {
   it('init + queue of a 200-file project stay far under the 30-request burst', async () => {
-    const init = await ml(['init', '--server', url, '--key-file', join(dir, 'ana.key')]);
+    const init = await ml(['init', '--server', url, '--key-file', join(dir, 'ana.key'), '--yes']);
     expect(init.err).toBe('');
     const before = seen.length;
     const queued = await ml(['queue']);

@@ -39,6 +39,7 @@ import type { BlobUpload, UploadProgress } from './blob-batch.ts';
 import { call, createPinnedAgent, send } from './http.ts';
 import type { HttpDeps } from './http.ts';
 import { CertPin } from './pin.ts';
+import type { CaTrust, RepinHint } from './pin.ts';
 import { subscribeTask } from './subscribe.ts';
 import type { Subscription } from './subscribe.ts';
 
@@ -51,7 +52,9 @@ export interface ClientOptions {
   /** Called once with the fingerprint seen on the first connection when none was pinned. */
   onFirstFingerprint?: (fingerprint: string) => void;
   /** Appended to the ML_ERR_CERT_CHANGED message: how to re-pin. */
-  repinHint?: string;
+  repinHint?: RepinHint;
+  /** Verify the certificate against this CA (or the system CAs) instead of pinning it. */
+  ca?: CaTrust;
   /** Connect and response-headers timeout. @default 10000 */
   timeoutMs?: number;
 }
@@ -89,6 +92,7 @@ export function createClient(options: ClientOptions) {
     fingerprint: options.fingerprint,
     onFirstFingerprint: options.onFirstFingerprint,
     repinHint: options.repinHint,
+    ca: options.ca,
   });
   const agent = createPinnedAgent(pin, timeoutMs);
   const http: HttpDeps = { baseUrl, apiKey: options.apiKey, agent };

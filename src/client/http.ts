@@ -38,6 +38,7 @@ export function createPinnedAgent(pin: CertPin, timeoutMs: number): Agent {
     rejectUnauthorized: false,
     timeout: timeoutMs,
     maxCachedSessions: 0,
+    ...(pin.ca?.pem ? { ca: pin.ca.pem } : {}),
   });
   return new Agent({
     headersTimeout: timeoutMs,
@@ -45,7 +46,7 @@ export function createPinnedAgent(pin: CertPin, timeoutMs: number): Agent {
     connect: (options, callback) => {
       base(options, (err, socket) => {
         if (err) return callback(err, null);
-        const pinError = pin.check(socket as TLSSocket);
+        const pinError = pin.check(socket as TLSSocket, options.hostname.replace(/^\[|\]$/g, ''));
         if (pinError) {
           socket.destroy();
           return callback(pinError, null);

@@ -36,6 +36,12 @@ const Server = z
       .strictObject({
         cert: NonEmpty.optional().describe('PEM certificate file. Requires `key`.'),
         key: NonEmpty.optional().describe('PEM private key file. Requires `cert`.'),
+        hostnames: z
+          .array(NonEmpty)
+          .default([])
+          .describe(
+            'Extra DNS names or IP addresses clients use to reach the server (e.g. [gpu-box.lab, 10.0.0.5]). The generated certificate covers them besides localhost, 127.0.0.1, ::1, the host name and server.host; a certificate that does not cover them is reported at start (not regenerated). Default none.',
+          ),
       })
       .prefault({})
       .describe(

@@ -56,6 +56,8 @@ export interface FetchmlServer {
   fingerprint: string;
   /** The admin API key when this start created it (first start), else null. Shown once. */
   adminKey: string | null;
+  /** Problems with the certificate an operator should see (uncovered names, expiry). */
+  tlsWarnings: readonly string[];
   keys: KeyStore;
   roles: RoleTable;
   /** Every registered route with the permission it declares. */
@@ -82,7 +84,7 @@ export async function createServer(
   deps: ServerDeps,
 ): Promise<FetchmlServer> {
   await mkdir(options.home, { recursive: true });
-  const tls = await ensureTls(options.home, options.tls);
+  const tls = await ensureTls(options.home, { ...options.tls, host: options.host });
   const keys = deps.keys ?? (await openFileKeyStore(join(options.home, 'keys.json')));
   const adminKey = await ensureAdminKey(keys, options.home);
   const audit = deps.audit ?? openAuditLog(auditLogPath(options.home), { clock: deps.clock });
@@ -164,6 +166,7 @@ export async function createServer(
     keys,
     roles,
     routes: auth.routes,
+    tlsWarnings: tls.warnings,
     audit,
     audited,
     async listen() {

@@ -53,7 +53,7 @@ describe('first start and restart', () => {
   it('uses a configured certificate and key instead of generating one', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'fetchml-tls-'));
     try {
-      const pair = await generateSelfSigned('example');
+      const pair = await generateSelfSigned(['example']);
       await writeFile(join(dir, 'c.pem'), pair.cert);
       await writeFile(join(dir, 'k.pem'), pair.key);
       const tls = await ensureTls(dir, { cert: join(dir, 'c.pem'), key: join(dir, 'k.pem') });

@@ -23,8 +23,12 @@ export interface ServerOptions {
   host?: string;
   /** 0 picks a free port (tests). @default 9101 */
   port?: number;
-  /** A configured certificate and key (PEM file paths); replaces the generated self-signed pair. */
-  tls?: { cert?: string; key?: string };
+  /**
+   * A configured certificate and key (PEM file paths), which replace the generated self-signed
+   * pair, and the extra names (DNS names or IPs) the generated certificate covers besides
+   * localhost, 127.0.0.1, ::1, the host name and `host` (see server/tls).
+   */
+  tls?: { cert?: string | undefined; key?: string | undefined; hostnames?: readonly string[] };
   /** Largest JSON body, in MiB. @default 64 */
   bodyLimitMb?: number;
   /**

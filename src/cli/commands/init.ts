@@ -15,6 +15,7 @@ import type { CommandDeps } from '../shared/deps.ts';
 import {
   describeCredentials,
   storeCredentials,
+  trustOptions,
   type CredentialOptions,
   type CredentialResult,
 } from '../shared/credentials.ts';
@@ -101,7 +102,7 @@ export async function runInit(deps: CommandDeps, opts: InitOptions): Promise<Ini
 
 /** Registers `ml init`. */
 export function registerInit(program: Command, ctx: CliContext): void {
-  program
+  const init = program
     .command('init')
     .description(
       'write fetchml.yaml and .mlignore here, and store the server URL, API key and pinned certificate',
@@ -112,13 +113,18 @@ export function registerInit(program: Command, ctx: CliContext): void {
     )
     .option('--key-file <path>', 'read the API key from a file')
     .option('--name <name>', 'experiment name (default: the directory name)')
-    .option('--force', 'replace existing files (old ones saved as .bak) and re-pin the certificate')
+    .option(
+      '--force',
+      'replace existing files (old ones saved as .bak) and re-pin the certificate',
+    );
+  trustOptions(init)
     .addHelpText(
       'after',
       examples(
         'ml init',
         'ml init --server https://gpu-box:9101 --key-file ~/fetchml.key',
         'ml init --force   # after the server certificate changed on purpose',
+        'ml init --server https://gpu-box:9101 --fingerprint AB:CD:…   # pin what the admin gave you',
       ),
     )
     .action(async (opts: InitOptions, cmd: Command) => {

@@ -1,7 +1,9 @@
 /**
  * @module cli/commands/login
  * `ml login`: the credential half of `ml init` alone (no project files): store or replace the API
- * key for a server, and re-pin its certificate with `--force`.
+ * key for a server and decide how to trust its certificate — pin the fingerprint (shown for
+ * confirmation on first use; `--yes` or `--fingerprint` for scripts), re-pin with `--force`, or
+ * verify against a CA with `--ca`.
  */
 import type { Command } from 'commander';
 
@@ -10,6 +12,7 @@ import type { CommandDeps } from '../shared/deps.ts';
 import {
   describeCredentials,
   storeCredentials,
+  trustOptions,
   type CredentialOptions,
   type CredentialResult,
 } from '../shared/credentials.ts';
@@ -29,7 +32,7 @@ export async function runLogin(
 
 /** Registers `ml login`. */
 export function registerLogin(program: Command, ctx: CliContext): void {
-  program
+  const login = program
     .command('login')
     .description(
       'store an API key for a server and pin its certificate (ml init without the files)',
@@ -39,14 +42,22 @@ export function registerLogin(program: Command, ctx: CliContext): void {
       'API key (default: $FETCHML_API_KEY, else <$FETCHML_HOME|./data>/admin.key)',
     )
     .option('--key-file <path>', 'read the API key from a file')
-    .option('--force', 'forget the pinned certificate and trust the one presented now')
+    .option('--force', 'forget the pinned certificate and pin the one presented now (asks first)');
+  trustOptions(login)
     .addHelpText(
       'after',
       examples(
         'ml login --key-file ~/fetchml.key',
         'ml --server https://gpu-box:9101 login --key fml_…',
+        'ml login --server https://gpu-box:9101 --fingerprint AB:CD:…   # pin what the admin gave you',
+        'ml login --server https://gpu-box:9101 --key-file k --yes      # scripts: trust on first use',
+        'ml login --server https://ml.lab.example --ca ~/lab-ca.pem      # a CA-issued certificate',
         'ml login --force   # re-pin after the server certificate changed on purpose',
-      ),
+      ) +
+        '\nOn first use the certificate fingerprint is shown and must be confirmed: on a terminal\n' +
+        'answer y after comparing it with the one `fetchml up` / `fetchml server` printed; without a\n' +
+        'terminal pass --yes or --fingerprint. A certificate matching <$FETCHML_HOME|./data>/tls/cert.pem\n' +
+        '(the server on this machine) needs no confirmation. No API key is sent before that.\n',
     )
     .action(async (opts: CredentialOptions, cmd: Command) => {
       const g = ctx.globals(cmd);

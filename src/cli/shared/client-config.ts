@@ -12,6 +12,8 @@
  *   "servers": { "https://127.0.0.1:9101": { "api_key": "fml_…", "fingerprint": "AB:CD:…",
  *     "user": "admin", "role": "admin", "pinned_at": "2026-01-01T00:00:00.000Z" } } }
  * ```
+ * A server entry may also carry `"ca_file": "/etc/ssl/lab-ca.pem"` (or `"system"`): the server's
+ * certificate is then verified against that CA rather than pinned.
  */
 import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -27,6 +29,11 @@ export interface ServerEntry {
   api_key: string;
   /** sha256 fingerprint of the server's certificate (upper-case hex pairs), pinned on first use. */
   fingerprint: string | null;
+  /**
+   * Verify the server against this CA instead of the pinned fingerprint (`ml login --ca`): an
+   * absolute PEM file path, or `system` for the system CAs. The fingerprint is then informational.
+   */
+  ca_file?: string;
   /** The server's view of the key when it was stored (informational). */
   user?: string;
   role?: string;
@@ -88,7 +95,7 @@ function parseEntry(path: string, url: string, raw: unknown): ServerEntry {
   if (fp !== null && fp !== undefined && typeof fp !== 'string')
     throw invalid(path, `servers.${url}.fingerprint must be a string or null`);
   const entry: ServerEntry = { api_key: e['api_key'], fingerprint: fp ?? null };
-  for (const k of ['user', 'role', 'pinned_at'] as const) {
+  for (const k of ['user', 'role', 'pinned_at', 'ca_file'] as const) {
     if (typeof e[k] === 'string') entry[k] = e[k];
   }
   return entry;

@@ -5,6 +5,9 @@
  * which pinned fingerprint. The real factory loads `src/client` lazily, so `ml --help` and
  * argument errors never pay for undici, ws and zod.
  */
+import { readFileSync } from 'node:fs';
+
+import type { CaTrust } from '../../client/pin.ts';
 import { FetchmlError } from '../../core/errors.ts';
 import {
   clientConfigPath,
@@ -24,6 +27,7 @@ export const defaultClientFactory: ClientFactory = async (target) => {
     url: target.url,
     apiKey: target.apiKey,
     ...(target.fingerprint ? { fingerprint: target.fingerprint } : {}),
+    ...(target.ca ? { ca: target.ca } : {}),
     repinHint: REPIN_HINT,
   });
 };
@@ -52,7 +56,37 @@ export function resolveTarget(
       { details: { url, config: path } },
     );
   }
-  return { url, apiKey: envKey || entry!.api_key, fingerprint: entry?.fingerprint ?? null };
+  return {
+    url,
+    apiKey: envKey || entry!.api_key,
+    fingerprint: entry?.fingerprint ?? null,
+    ...(entry?.ca_file ? { ca: loadCa(entry.ca_file, `${path}: servers.${url}.ca_file`) } : {}),
+  };
+}
+
+/**
+ * The CA to verify a server against: `system` for the system CAs, else a PEM file.
+ * @throws FetchmlError ML_ERR_CONFIG_INVALID when the file cannot be read or holds no certificate.
+ */
+export function loadCa(file: string, where: string): CaTrust {
+  if (file === 'system') return { pem: null, source: 'the system CAs' };
+  let pem: string;
+  try {
+    pem = readFileSync(file, 'utf8');
+  } catch (cause) {
+    throw new FetchmlError('ML_ERR_CONFIG_INVALID', `${where}: cannot read the CA file ${file}`, {
+      cause,
+      details: { path: file },
+    });
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
+    throw new FetchmlError(
+      'ML_ERR_CONFIG_INVALID',
+      `${where}: ${file} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`,
+      { details: { path: file } },
+    );
+  }
+  return { pem, source: `the CA in ${file}` };
 }
 
 /** A client for the configured server. */

@@ -5,7 +5,7 @@
  * unit tests drive them with recording IO and a fake client, and integration tests with a real
  * server.
  */
-import type { FetchmlClient } from '../../client/index.ts';
+import type { CaTrust, FetchmlClient } from '../../client/index.ts';
 import type { ProgramIo } from './output.ts';
 
 /** The API client as `ml` uses it (tests pass fakes shaped like it). */
@@ -23,6 +23,8 @@ export interface ClientTarget {
   apiKey: string;
   /** The pinned certificate fingerprint; null trusts the first one seen (TOFU). */
   fingerprint: string | null;
+  /** Verify against this CA instead of the pin (client config `ca_file`). */
+  ca?: CaTrust | null;
 }
 
 /** Creates a client for `target` (nothing connects until the first call). */
@@ -45,4 +47,6 @@ export interface MlGlobalOptions {
   debug?: boolean;
   /** Server URL from `--server` (else the client config's default). */
   server?: string;
+  /** `--quiet`: only errors and warnings on stderr. */
+  quiet?: boolean;
 }

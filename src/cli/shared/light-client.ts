@@ -60,6 +60,7 @@ export function createLightClient(target: ClientTarget, timeoutMs = 10_000): Lig
     url: base,
     fingerprint: target.fingerprint ?? undefined,
     repinHint: REPIN_HINT,
+    ca: target.ca ?? undefined,
   });
   // An https.Agent whose sockets come from the pin: checked right after the handshake, before the
   // request (and its API key) is written.

@@ -5,6 +5,7 @@
  * scripts. Commands never touch `process.stdout`, so
  * tests capture everything a command prints.
  */
+import { terminalConfirm } from './confirm.ts';
 
 /** Anything with `write(string)`: a process stream, or a buffer in tests. */
 export interface TextSink {
@@ -18,11 +19,22 @@ export interface ProgramIo {
   /** The environment, handed to `config` (the only module that interprets it). */
   env: Readonly<Record<string, string | undefined>>;
   cwd: string;
+  /**
+   * Asks a yes/no question on the terminal (cli/shared/confirm). Absent when stdin is not a
+   * terminal: a command that needs a yes then requires a flag (`--yes`) instead.
+   */
+  confirm?: (question: string) => Promise<boolean>;
 }
 
 /** The running process's own streams, environment and working directory. */
 export function processIo(): ProgramIo {
-  return { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    cwd: process.cwd(),
+    ...terminalConfirm(),
+  };
 }
 
 /** A sink that records what was written, for tests and for capturing help text. */

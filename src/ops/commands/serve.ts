@@ -48,6 +48,7 @@ function banner(services: RunningServices, home: string): string[] {
     }
   }
   if (services.worker && services.runtime) {
+    for (const w of services.server.tlsWarnings) lines.push(`  warning: ${w}`);
     lines.push(
       `fetchml worker ${services.worker.id} on runtime ${services.runtime.name} (isolation: ${services.runtime.isolation})`,
     );
@@ -118,6 +119,7 @@ async function serve(
   } finally {
     shutdown.dispose();
   }
+        tls_warnings: services.server?.tlsWarnings ?? [],
 }
 
 /** Registers `up`, `server` and `worker`. */
