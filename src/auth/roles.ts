@@ -32,6 +32,12 @@ export const PERMISSIONS = [
   'users:admin',
   /** Any live key: `/v1/whoami`. */
   'self:read',
+  /** List, show and verify datasets (`GET /v1/datasets…`, `POST /v1/datasets/:name/verify`). */
+  'data:read',
+  /** Upload datasets; `:own` adds versions only to names whose first version the caller made. */
+  'data:write',
+  /** `POST /v1/imports`: load an exported task (recorded as imported, read-only). */
+  'tasks:import',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -47,8 +53,8 @@ export interface RoleDefinition {
 /**
  * The built-in roles, used when no roles file exists. `admin` may do everything and gets a higher
  * rate limit (600/min) because operators, scripts and the benches use its key. `researcher` runs
- * and follows its own tasks and uploads code. `viewer` reads everything and changes nothing (a
- * dashboard or a supervisor).
+ * and follows its own tasks, uploads code, reads every dataset, uploads its own and imports
+ * exported tasks. `viewer` reads everything and changes nothing (a dashboard or a supervisor).
  */
 export const DEFAULT_ROLES: Readonly<Record<string, RoleDefinition>> = {
   admin: { permissions: ['*'], rate_limit_per_min: 600 },
@@ -64,10 +70,20 @@ export const DEFAULT_ROLES: Readonly<Record<string, RoleDefinition>> = {
       'commits:write',
       'status:read',
       'self:read',
+      'data:read',
+      'data:write:own',
+      'tasks:import',
     ],
   },
   viewer: {
-    permissions: ['tasks:read:any', 'blobs:read', 'commits:read', 'status:read', 'self:read'],
+    permissions: [
+      'tasks:read:any',
+      'blobs:read',
+      'commits:read',
+      'status:read',
+      'self:read',
+      'data:read',
+    ],
   },
 };
 

@@ -36,8 +36,10 @@ import { taskFiles } from './paths.ts';
 import { startReaper } from './reaper.ts';
 import { blobRoutes } from './routes/blobs.ts';
 import { commitRoutes } from './routes/commits.ts';
+import { datasetRoutes } from './routes/datasets.ts';
 import { fileRoutes } from './routes/files.ts';
 import { planRoutes } from './routes/plan.ts';
+import { provenanceRoutes } from './routes/provenance.ts';
 import { taskRoutes } from './routes/tasks.ts';
 import { userRoutes } from './routes/users.ts';
 import { ensureTls } from './tls.ts';
@@ -151,6 +153,8 @@ export async function createServer(
   taskRoutes(app, ctx);
   fileRoutes(app, ctx);
   planRoutes(app, ctx);
+  datasetRoutes(app, ctx);
+  provenanceRoutes(app, ctx);
   userRoutes(app, keys);
   wsRoutes(app, ctx, {
     pingIntervalMs: options.wsPingIntervalMs ?? 30_000,

@@ -7,6 +7,7 @@
  */
 import { FetchmlError, isFetchmlError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
+import { resolveDatasets } from '../data/catalog.ts';
 import { newQueuedTask } from '../core/new-task.ts';
 import { assertPreflight, resolvePlan } from '../core/plan.ts';
 import type { ResolvedPlan } from '../core/plan.ts';
@@ -97,6 +98,9 @@ export async function submitTask(
   }
   const resolved = await planSubmission(ctx, input, manifest);
   assertPreflight(resolved);
+  // Datasets live in the server's catalog: one that is unknown, or pinned to a checksum no
+  // version has, cannot be staged, so it blocks the submission (whatever the policy).
+  await resolveDatasets(ctx.store, resolved.plan.datasets);
   const task = newQueuedTask({
     id: newId('task', ctx.clock()),
     user: principal.user,
