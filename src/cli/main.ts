@@ -9,6 +9,7 @@
 import type { Command } from 'commander';
 
 import { registerCancel } from './commands/cancel.ts';
+import { registerCompletion } from './commands/completion.ts';
 import { registerInfo } from './commands/info.ts';
 import { registerInit } from './commands/init.ts';
 import { registerLogin } from './commands/login.ts';
@@ -19,10 +20,16 @@ import { registerSync } from './commands/sync.ts';
 import { registerWhoami } from './commands/whoami.ts';
 import { defaultClientFactory, defaultLightClientFactory } from './shared/connect.ts';
 import { createCliContext, type CliContext } from './shared/context.ts';
-import type { ClientFactory, ClientTarget, LightClient } from './shared/deps.ts';
+import type {
+  ClientFactory,
+  ClientTarget,
+  LightClient,
+  MlGlobalOptions,
+} from './shared/deps.ts';
 import { processIo } from './shared/output.ts';
 import type { ProgramIo } from './shared/output.ts';
 import { createProgram, examples, runProgram } from './shared/program.ts';
+import { quietable } from './shared/quiet.ts';
 
 /** Every command of `ml`, registered in this order (help lists them sorted). */
 const COMMANDS: ReadonlyArray<(program: Command, ctx: CliContext) => void> = [
@@ -35,6 +42,7 @@ const COMMANDS: ReadonlyArray<(program: Command, ctx: CliContext) => void> = [
   registerCancel,
   registerInfo,
   registerWhoami,
+  registerCompletion,
 ];
 
 /** What tests (and embedders) may replace. */
@@ -45,8 +53,13 @@ export interface MlOverrides {
   now?: () => number;
 }
 
-/** Builds the `ml` program for one run. */
-export function buildMlProgram(io: ProgramIo, overrides: MlOverrides = {}): Command {
+/**
+ * Builds the `ml` program for one run. Its stderr is quietable: `--quiet` (checked just before the
+ * command runs) keeps only errors and warnings there (cli/shared/quiet).
+ */
+export function buildMlProgram(programIo: ProgramIo, overrides: MlOverrides = {}): Command {
+  const stderr = quietable(programIo.stderr);
+  const io: ProgramIo = { ...programIo, stderr };
   const program = createProgram(
     'ml',
     'ml: snapshot, queue and follow ML experiments on a fetchml server',
@@ -56,6 +69,10 @@ export function buildMlProgram(io: ProgramIo, overrides: MlOverrides = {}): Comm
       '--server <url>',
       'server URL (default: $FETCHML_SERVER, else the default in your ml client config)',
     )
+    .option('-q, --quiet', 'no progress or notes on stderr; only errors and warnings (and results)')
+    .hook('preAction', (_program, action) => {
+      stderr.quiet = action.optsWithGlobals<MlGlobalOptions>().quiet === true;
+    })
     .addHelpText(
       'after',
       examples('ml init', 'ml queue --follow', 'ml status', 'ml logs -f 01JD3Q3Z4X6V') +

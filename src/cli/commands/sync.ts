@@ -19,7 +19,7 @@ import type { CliClient, CommandDeps } from '../shared/deps.ts';
 import { formatDuration } from '../shared/format.ts';
 import { writeJson } from '../shared/output.ts';
 import { examples } from '../shared/program.ts';
-import { createProgress, progressMode } from '../shared/progress.ts';
+import { createProgress, progressMode, startPhase } from '../shared/progress.ts';
 import { findProjectRoot } from '../shared/project.ts';
 
 /** What a sync did (the `--json` output of `ml sync`). */
@@ -66,6 +66,7 @@ async function uploadBlobs(
     progressMode(deps.io.stderr, json),
     total,
     deps.now,
+    { label: 'uploading', unit: 'files' },
   );
   try {
     return await client.uploadBlobs(items, (p) => progress.update(p));
@@ -78,17 +79,37 @@ async function uploadBlobs(
 export async function syncProject(
   deps: CommandDeps,
   client: CliClient,
-  opts: { json?: boolean; root?: string },
+  opts: { json?: boolean; root?: string; signal?: AbortSignal },
 ): Promise<SyncResult> {
   const started = deps.now();
   const root = opts.root ?? findProjectRoot(deps.cwd) ?? deps.cwd;
+  const mode = progressMode(deps.io.stderr, opts.json);
   const { snapshotTree } = await import('../../snapshot/index.ts');
-  const snap = await snapshotTree(root);
+  const scanning = startPhase(deps.io.stderr, mode, `scanning ${root}`, deps.now);
+  let snap;
+  try {
+    snap = await snapshotTree(root);
+  } finally {
+    scanning.done();
+  }
+  opts.signal?.throwIfAborted();
   for (const w of snap.warnings) deps.io.stderr.write(`warning: ${w.path}: ${w.reason}\n`);
   const hashes = [
     ...new Set(snap.manifest.entries.flatMap((e) => (e.type === 'file' ? [e.sha256] : []))),
   ];
-  const missing = await client.missingBlobs(hashes);
+  const asking = startPhase(
+    deps.io.stderr,
+    mode,
+    `asking the server which of ${hashes.length} blobs it lacks`,
+    deps.now,
+  );
+  let missing;
+  try {
+    missing = await client.missingBlobs(hashes);
+  } finally {
+    asking.done();
+  }
+  opts.signal?.throwIfAborted();
   const sent = await uploadBlobs(deps, client, root, snap.manifest, missing, opts.json);
   let commit = await client.createCommit(snap.manifest);
   if (commit.missing.length > 0) {

@@ -49,4 +49,6 @@ export interface MlGlobalOptions {
   server?: string;
   /** `--quiet`: only errors and warnings on stderr. */
   quiet?: boolean;
+  /** `--quiet`: only errors and warnings on stderr. */
+  quiet?: boolean;
 }
