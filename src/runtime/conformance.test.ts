@@ -1,5 +1,5 @@
 /**
- * One behaviour suite, run unchanged against every runtime (`podman`, `sandbox`, `process`): the cases
+ * One behaviour suite, run unchanged against every runtime (`podman`, `docker` with FETCHML_TEST_DOCKER=1, `sandbox`, `process`): the cases
  * whose semantics match. Isolation cases live in isolation.test.ts. Real processes, real bwrap,
  * real cgroups where the host allows them; no mocks.
  */
@@ -26,7 +26,7 @@ function runRuntimeSuite(target: SuiteTarget): void {
     let fx: Fixture;
     const rt = target.create({ killGraceMs: 5000 });
     /** Containers take ~0.5 s to start (seconds on a loaded host): timing bounds allow for it. */
-    const startSlackMs = target.name === 'podman' ? 5000 : 0;
+    const startSlackMs = target.name === 'podman' || target.name === 'docker' ? 5000 : 0;
     beforeAll(async () => {
       const avail = await rt.available();
       if (!avail.ok) throw new Error(`${target.name} runtime unavailable: ${avail.reason}`);
@@ -199,7 +199,9 @@ function runRuntimeSuite(target: SuiteTarget): void {
 
     it('memory limit stops a job allocating 2 GB under 256 MB (cgroup or rlimit)', async () => {
       // Containers always use their engine's cgroups; the rlimit fallback is for host runtimes.
-      for (const cgroups of target.name === 'podman' ? [true] : [true, false]) {
+      for (const cgroups of target.name === 'podman' || target.name === 'docker'
+        ? [true]
+        : [true, false]) {
         const limited = target.create({ cgroups });
         const py = "b = bytearray(2 * 1024**3); print('allocated', len(b))";
         const out = collector();

@@ -10,6 +10,7 @@ import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { DockerRuntime } from './docker/docker-runtime.ts';
 import { engineEnvFrom } from './oci/cli.ts';
 import { PodmanRuntime } from './podman/podman-runtime.ts';
 import { ProcessRuntime } from './process/process-runtime.ts';
@@ -138,7 +139,7 @@ export function connectPy(port: number, host = '127.0.0.1'): string {
 
 /** A runtime under test, and whether it may be absent. */
 export interface SuiteTarget {
-  name: 'podman' | 'sandbox' | 'process';
+  name: 'podman' | 'docker' | 'sandbox' | 'process';
   create(options?: RuntimeOptions): Runtime;
   /** Why the whole target is skipped (only FETCHML_TEST_NO_BWRAP=1 may skip the sandbox). */
   skipAll?: string;
@@ -210,6 +211,26 @@ export function testPodman(options: RuntimeOptions & { workerId?: string } = {})
 }
 
 /**
+ * Why the docker suites are skipped, or undefined when they run: only with FETCHML_TEST_DOCKER=1
+ * (a docker engine is rare on dev machines and CI starts one on purpose: .ci/start-docker); then a
+ * missing engine or test image fails loudly.
+ */
+export function dockerSkipReason(): string | undefined {
+  return process.env['FETCHML_TEST_DOCKER'] === '1'
+    ? undefined
+    : 'FETCHML_TEST_DOCKER=1 not set (a docker engine with the test images: .ci/start-docker)';
+}
+
+/** A docker runtime for tests (DOCKER_HOST from the environment): the python test image as default. */
+export function testDocker(options: RuntimeOptions & { workerId?: string } = {}): DockerRuntime {
+  return new DockerRuntime({
+    defaultImage: testImage(),
+    engineEnv: engineEnvFrom(process.env),
+    ...options,
+  });
+}
+
+/**
  * The runtimes every suite runs against. podman runs when required or present
  * ({@link podmanSkipReason}); a missing bwrap fails the sandbox suites loudly (their
  * `available()` check throws) unless FETCHML_TEST_NO_BWRAP=1.
@@ -227,6 +248,15 @@ export function suiteTargets(): SuiteTarget[] {
       skipAll: podmanSkipReason(),
       serverHost: '0.0.0.0',
       hostFromJob: 'host.containers.internal',
+      hostForNoNetwork: hostAddress(),
+    },
+    {
+      name: 'docker',
+      create: (options) => testDocker(options),
+      skipAll: dockerSkipReason(),
+      serverHost: '0.0.0.0',
+      // The engine's bridge gateway: the host as a job on the default bridge network dials it.
+      hostFromJob: process.env['FETCHML_TEST_DOCKER_HOST_IP'] ?? '172.17.0.1',
       hostForNoNetwork: hostAddress(),
     },
     {

@@ -35,14 +35,20 @@ export const DEFAULT_IMAGE_RECHECK_MS = 5_000;
 export interface ImageCheck {
   /** Images of queued tasks this worker has: the claim's `images` list. */
   present: string[];
-  /** Images of queued tasks this worker does not have (sorted). */
+  /**
+   * Images of queued tasks this worker does not have (sorted). An image whose check failed (the
+   * engine erred) is in neither list: it is not claimed, nor advertised as missing.
+   */
   missing: string[];
   /** Whether `missing` differs from the previous refresh (the worker record should be rewritten). */
   changed: boolean;
 }
 
+/** present: the engine has it; missing: the engine says no such image; failed: the check failed. */
+type Availability = 'present' | 'missing' | 'failed';
+
 interface Known {
-  present: boolean;
+  state: Availability;
   /** performance.now() of the check. */
   at: number;
 }
@@ -51,7 +57,7 @@ interface Known {
 export interface ImageGateOptions {
   /** @default DEFAULT_IMAGE_RECHECK_MS */
   recheckMs?: number;
-  /** A check that failed for another reason than a missing image (the image counts as absent). */
+  /** A check that failed for another reason than a missing image (the image is not claimed). */
   onError?: (error: FetchmlError, image: string) => void;
 }
 
@@ -89,15 +95,16 @@ export class ImageGate {
     const missing: string[] = [];
     for (const image of wanted) {
       const known = this.#known.get(image);
-      let has: boolean;
-      if (known && !known.present && performance.now() - known.at < this.#recheckMs) {
-        has = false;
+      let state: Availability;
+      if (known && known.state !== 'present' && performance.now() - known.at < this.#recheckMs) {
+        state = known.state;
       } else {
         // A present image is asked every time: the runtime answers from its own short cache.
-        has = await this.#check(image);
-        this.#known.set(image, { present: has, at: performance.now() });
+        state = await this.#check(image);
+        this.#known.set(image, { state, at: performance.now() });
       }
-      (has ? present : missing).push(image);
+      if (state === 'present') present.push(image);
+      else if (state === 'missing') missing.push(image);
     }
     missing.sort();
     const changed = missing.join('\n') !== this.#missing.join('\n');
@@ -105,14 +112,15 @@ export class ImageGate {
     return { present, missing, changed };
   }
 
-  async #check(image: string): Promise<boolean> {
+  async #check(image: string): Promise<Availability> {
     try {
       await this.#runtime.resolveImage(image);
-      return true;
+      return 'present';
     } catch (err) {
       const e = coerceError(err);
-      if (e.code !== 'ML_ERR_IMAGE_UNAVAILABLE') this.#onError?.(e, image);
-      return false;
+      if (e.code === 'ML_ERR_IMAGE_UNAVAILABLE') return 'missing';
+      this.#onError?.(e, image);
+      return 'failed';
     }
   }
 }

@@ -16,7 +16,8 @@ import type { Availability, ImageInfo, LimitReport, RunSpec } from '../types.ts'
 export class DockerRuntime extends OciRuntime {
   readonly name = 'docker' as const;
   readonly warnings: readonly string[] = [];
-  protected readonly inspectFormat = '{{.Id}}|{{join .RepoDigests ","}}';
+  // `json`, not `join`: newer clients decode RepoDigests as []interface{}, which `join` refuses.
+  protected readonly inspectFormat = '{{.Id}}|{{json .RepoDigests}}';
 
   constructor(options: OciOptions = {}) {
     super(options);
@@ -49,8 +50,17 @@ export class DockerRuntime extends OciRuntime {
   }
 
   protected parseImage(reference: string, line: string): ImageInfo {
-    const [id = '', digests = ''] = line.split('|');
-    const repoDigest = digests.split(',').find((d) => d.includes('@sha256:'));
+    const bar = line.indexOf('|');
+    const id = bar < 0 ? line : line.slice(0, bar);
+    let digests: unknown = [];
+    try {
+      digests = JSON.parse(bar < 0 ? '[]' : line.slice(bar + 1));
+    } catch {
+      digests = [];
+    }
+    const repoDigest = Array.isArray(digests)
+      ? digests.find((d): d is string => typeof d === 'string' && d.includes('@sha256:'))
+      : undefined;
     return { reference, id, digest: repoDigest ? (repoDigest.split('@')[1] as string) : id };
   }
 }

@@ -142,7 +142,17 @@ export abstract class OciRuntime implements Runtime {
     const r = await this.cli(['image', 'inspect', '--format', this.inspectFormat, reference]);
     if (r.code !== 0 || r.stdout.trim() === '') {
       this.images.delete(reference);
-      throw this.imageMissing(reference, cliError(r));
+      const detail = cliError(r);
+      // Only "no such image" means missing; anything else (engine down, a template the client
+      // rejects) is the engine failing, which must not read as "load the image".
+      if (r.code !== null && (r.code === 0 || NO_IMAGE.test(detail))) {
+        throw this.imageMissing(reference, detail);
+      }
+      throw new FetchmlError(
+        'ML_ERR_RUNTIME_FAILED',
+        `${this.name} image inspect ${reference} failed: ${detail}`,
+        { details: { image: reference, runtime: this.name } },
+      );
     }
     const info = this.parseImage(reference, r.stdout.trim().split('\n')[0] as string);
     this.images.set(reference, { info, at: performance.now() });
