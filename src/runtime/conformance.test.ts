@@ -1,7 +1,8 @@
 /**
- * One behaviour suite, run unchanged against every runtime (`podman`, `docker` with FETCHML_TEST_DOCKER=1, `sandbox`, `process`): the cases
- * whose semantics match. Isolation cases live in isolation.test.ts. Real processes, real bwrap,
- * real cgroups where the host allows them; no mocks.
+ * One behaviour suite, run unchanged against every runtime (`podman`, `docker` with
+ * FETCHML_TEST_DOCKER=1, `sandbox`, `process`): the cases whose semantics match. Isolation cases
+ * live in isolation.test.ts. Real processes, real bwrap, real cgroups where the host allows them;
+ * no mocks.
  */
 import { readFile } from 'node:fs/promises';
 
