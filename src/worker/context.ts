@@ -12,7 +12,7 @@ import type { Claim } from '../queue/types.ts';
 import type { TypedEmitter } from './emitter.ts';
 import type { Heartbeat } from './heartbeat.ts';
 import type { LogWriter } from './log-writer.ts';
-import type { StagedDirs } from './stage.ts';
+import type { StagedDataset, StagedDirs } from './stage.ts';
 import type { WorkerDeps, WorkerEventMap } from './types.ts';
 
 /** The worker-wide context. */
@@ -52,6 +52,8 @@ export interface AttemptState {
   imageDigest: string | null;
   /** The runtime this attempt runs in (see {@link runtimeFor}). */
   runtime: Runtime;
+  /** Datasets staged and verified for this attempt (recorded in the manifest); unset before. */
+  datasets?: StagedDataset[];
 }
 
 /**

@@ -105,7 +105,20 @@ async function runAndCollect(ctx: WorkerContext, a: AttemptState): Promise<TaskO
   }
   try {
     const link = runtime.isolation === 'none' ? 'copy' : 'auto';
-    const stats = await stageAttempt({ dirs: a.dirs, plan, manifest: commit, blobs, link });
+    const stats = await stageAttempt({
+      dirs: a.dirs,
+      plan,
+      manifest: commit,
+      blobs,
+      link,
+      catalog: store,
+    });
+    a.datasets = stats.datasets;
+    for (const d of stats.datasets) {
+      a.log.system(
+        `dataset ${d.name} v${d.version} (${d.checksum}): ${d.files} files, ${d.bytes} bytes, verified`,
+      );
+    }
     a.log.system(
       `staged ${stats.files} files (${stats.bytes} bytes; ${stats.linked} linked, ${stats.copied} copied) in ${Math.round(stats.ms)} ms`,
     );
@@ -143,7 +156,7 @@ async function runAndCollect(ctx: WorkerContext, a: AttemptState): Promise<TaskO
       argv: [...plan.command, ...plan.args],
       workDir: a.dirs.srcDir,
       outputDir: a.dirs.outputDir,
-      datasets: [],
+      datasets: (a.datasets ?? []).map((d) => ({ name: d.name, hostPath: d.hostPath })),
       env: plan.env,
       resources: {
         cpus: plan.resources.cpus,

@@ -67,6 +67,11 @@ export function manifestFor(
       version: ctx.version,
     },
     imageDigest: a.imageDigest,
+    ...(a.datasets
+      ? {
+          datasets: a.datasets.map((d) => ({ name: d.name, checksum: d.checksum, verified: true })),
+        }
+      : {}),
     assigned: {
       cpus: plan.resources.cpus,
       memory_mb: plan.resources.memory_mb,

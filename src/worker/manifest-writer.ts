@@ -25,6 +25,8 @@ export interface ManifestInput {
   worker: RunManifest['worker'];
   /** Image digest (container runtimes); null otherwise. */
   imageDigest: string | null;
+  /** The datasets staged and verified (worker/stage); unset: the plan's, not verified. */
+  datasets?: RunManifest['datasets'];
   assigned: RunManifest['resources']['assigned'];
   warnings: readonly string[];
   startedAt: string | null;
@@ -56,8 +58,10 @@ export function buildManifest(input: ManifestInput): RunManifest {
     commit_id: task.commit_id,
     experiment_manifest_sha256: plan.experiment_manifest_sha256,
     deps_manifest: plan.deps,
-    // Datasets are never staged yet (./stage.ts refuses plans that have any), so none is verified.
-    datasets: plan.datasets.map((d) => ({ name: d.name, checksum: d.checksum, verified: false })),
+    // Once staged (./stage.ts), each dataset is recorded with the checksum it was verified against.
+    datasets:
+      input.datasets ??
+      plan.datasets.map((d) => ({ name: d.name, checksum: d.checksum, verified: false })),
     image: { reference: plan.image.base, digest: input.imageDigest },
     resources: { requested: plan.resources, assigned: input.assigned },
     worker: input.worker,
