@@ -37,6 +37,7 @@ import {
 } from './blob-batch.ts';
 import type { BlobUpload, UploadProgress } from './blob-batch.ts';
 import { call, createPinnedAgent, send } from './http.ts';
+import { researchApi } from './research.ts';
 import type { HttpDeps } from './http.ts';
 import { CertPin } from './pin.ts';
 import type { CaTrust, RepinHint } from './pin.ts';
@@ -208,6 +209,9 @@ export function createClient(options: ClientOptions) {
         onEvent,
       );
     },
+
+    /** Datasets, verification, export and import (client/research). */
+    ...researchApi(http),
 
     /** Closes pooled connections. */
     close: () => agent.close(),

@@ -109,6 +109,8 @@ export interface CallOptions {
   query?: Record<string, string | number | readonly string[] | undefined>;
   body?: unknown;
   raw?: { body: Readable | AsyncIterable<Uint8Array> | Uint8Array; type: string; length?: number };
+  /** Wait this long for the response headers instead of the client's timeout (slow routes). */
+  timeoutMs?: number;
 }
 
 function withQuery(path: string, query: CallOptions['query']): string {
@@ -143,7 +145,13 @@ export async function send(
   }
   let res: Dispatcher.ResponseData;
   try {
-    res = await request(url, { method, headers, body: body ?? null, dispatcher: deps.agent });
+    res = await request(url, {
+      method,
+      headers,
+      body: body ?? null,
+      dispatcher: deps.agent,
+      ...(options.timeoutMs !== undefined ? { headersTimeout: options.timeoutMs } : {}),
+    });
   } catch (err) {
     throw transportError(err, deps.baseUrl);
   }
