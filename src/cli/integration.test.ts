@@ -124,7 +124,7 @@ describe('ml against a real server', () => {
     const table = await ml(['status']);
     expect(table.out).toMatch(/ID\s+NAME\s+STATUS\s+PRIO\s+ATTEMPT\s+AGE\s+DURATION\s+EXIT/);
     expect(table.out).toContain(id.slice(5, 17));
-    expect(table.out).toContain('workers: no workers');
+    expect(table.out).toContain('workers: none (start one: fetchml up, or fetchml worker)');
 
     const log = taskFiles(t.home).logPath(id);
     await mkdir(dirname(log), { recursive: true });

@@ -24,7 +24,12 @@ import {
   TaskListResponse,
   WhoAmIResponse,
 } from '../core/schemas/api.ts';
-import type { CreateTaskRequest, TaskListQuery, WsServerMessage } from '../core/schemas/api.ts';
+import type {
+  CreateTaskRequest,
+  StatusQuery,
+  TaskListQuery,
+  WsServerMessage,
+} from '../core/schemas/api.ts';
 import { RunManifest } from '../core/schemas/manifest.ts';
 import { Task } from '../core/schemas/task.ts';
 import { TreeManifest } from '../core/schemas/tree.ts';
@@ -180,7 +185,8 @@ export function createClient(options: ClientOptions) {
       call(http, SetPriorityResponse, 'POST', `/v1/tasks/${id(taskId)}/priority`, {
         body: { priority },
       }),
-    status: () => call(http, StatusResponse, 'GET', '/v1/status'),
+    /** Counts, workers, the relevant tasks and the queue with positions and wait reasons. */
+    status: (query: StatusQuery = {}) => call(http, StatusResponse, 'GET', '/v1/status', { query }),
 
     /** A byte range of the task's log; continue from `next_offset` until `finished`. */
     readLogs: (taskId: string, range: { offset?: number; limit?: number } = {}) =>

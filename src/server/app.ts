@@ -40,6 +40,7 @@ import { datasetRoutes } from './routes/datasets.ts';
 import { fileRoutes } from './routes/files.ts';
 import { planRoutes } from './routes/plan.ts';
 import { provenanceRoutes } from './routes/provenance.ts';
+import { statusRoutes } from './routes/status.ts';
 import { taskRoutes } from './routes/tasks.ts';
 import { userRoutes } from './routes/users.ts';
 import { ensureTls } from './tls.ts';
@@ -148,6 +149,7 @@ export async function createServer(
   if (options.logs?.access) installAccessLog(app, options.logs.access);
 
   app.get('/healthz', { config: { public: true } }, () => ({ ok: true, version: ctx.version }));
+  statusRoutes(app, ctx);
   blobRoutes(app, ctx);
   commitRoutes(app, ctx);
   taskRoutes(app, ctx);

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { WsServerMessage, WsStatusEvent } from '../../core/schemas/api.ts';
+import { StatusJson } from '../../core/schemas/status.ts';
+import type { StatusResponse, WorkerView } from '../../core/schemas/status.ts';
 import { main } from '../main.ts';
 import { writeClientConfig } from '../shared/client-config.ts';
 import type { CliClient } from '../shared/deps.ts';
@@ -109,42 +111,144 @@ describe('argument handling', () => {
 });
 
 describe('output', () => {
-  const status = () =>
+  const worker = (over: Partial<WorkerView> = {}): WorkerView => ({
+    id: 'worker_1',
+    host: 'box',
+    runtime: 'process',
+    status: 'online',
+    live: true,
+    phase: 'running',
+    version: '0.1.0',
+    labels: [],
+    resources: { cpus: 4, memory_mb: 8192, gpus: 1 },
+    held: { cpus: 1, memory_mb: 1024, gpus: 1 },
+    concurrency: 2,
+    last_seen_at: '2026-01-01T00:59:59.000Z',
+    last_seen_age_s: 1,
+    tasks: [
+      {
+        task_id: 'task_01JD3Q3Z4XCCCCCCCCCCCCCCCC',
+        attempt: 1,
+        phase: 'running',
+        since: '2026-01-01T00:55:00.000Z',
+      },
+    ],
+    prewarm: {
+      target_task_id: t1.id,
+      phase: 'staging',
+      dataset_count: 2,
+      started_at: '2026-01-01T00:59:48.000Z',
+    },
+    ...over,
+  });
+  const reasons = {
+    ready: 0,
+    no_live_worker: 0,
+    workers_draining: 0,
+    labels_unmatched: 0,
+    too_large: 0,
+    image_unavailable: 0,
+    workers_busy: 1,
+    higher_priority_ahead: 0,
+    earlier_task_ahead: 0,
+    quota: 0,
+  };
+  const status = (): Promise<StatusResponse> =>
     Promise.resolve({
+      schema_version: 1,
       version: '0.1.0',
       now: '2026-01-01T01:00:00.000Z',
-      counts: { queued: 1, running: 0, completed: 0, failed: 1, cancelled: 0 },
+      counts: { queued: 1, running: 1, completed: 0, failed: 1, cancelled: 0, dead: 1 },
       workers: [
-        {
-          id: 'worker_1',
-          host: 'box',
-          runtime: 'process',
-          status: 'idle',
-          last_seen_at: '2026-01-01T01:00:00.000Z',
-          resources: { cpus: 4, memory_mb: 8192, gpus: 0 },
-          labels: [],
-          version: '0.1.0',
-        },
+        worker(),
+        worker({
+          id: 'worker_2',
+          runtime: 'sandbox',
+          status: 'online',
+          live: false,
+          phase: 'offline',
+          last_seen_age_s: 300,
+          tasks: [],
+          prewarm: null,
+        }),
       ],
+      tasks: [t2, t1],
       recent: [t1, t2],
+      queue: {
+        total: 1,
+        tasks: [
+          {
+            task_id: t1.id,
+            name: 'alpha',
+            user: 'ana',
+            priority: 5,
+            position: 1,
+            resources: { cpus: 1, memory_mb: 1024, gpus: 1 },
+            labels: [],
+            attempt: 0,
+            queued_at: '2026-01-01T00:30:00.000Z',
+            reason: {
+              code: 'workers_busy',
+              message:
+                'waiting for 1 cpus, 1024 MiB, 1 gpus to free up on worker_1 (held by running tasks)',
+              workers: ['worker_1'],
+            },
+          },
+        ],
+        reasons,
+      },
     });
 
-  it('status prints a table, a summary and the isolation warning', async () => {
+  it('status prints the relevant tasks, counts, workers with phase and prewarm, the queue head and the isolation warning', async () => {
     const r = await run(['status'], { status });
     expect(r.code).toBe(0);
     expect(r.out).toBe(
       'ID            NAME   STATUS  PRIO  ATTEMPT  AGE    DURATION  EXIT\n' +
-        '01JD3Q3Z4X6V  alpha  queued  5     0/3      1h00m  -         -\n' +
         '01JD3Q3Z4XAA  beta   failed  0     1/3      1h00m  2m05s     3\n' +
+        '01JD3Q3Z4X6V  alpha  queued  5     0/3      1h00m  -         -\n' +
         '\n' +
-        'tasks: 1 queued, 0 running, 0 completed, 1 failed, 0 cancelled\n' +
-        'workers: worker_1 idle on box (process, 4 cpus, 0 gpus)\n' +
+        'tasks: 1 queued, 1 running, 0 completed, 1 failed (1 dead: their worker stopped answering), 0 cancelled\n' +
+        'workers: 1 live of 2\n' +
+        '  worker_1  running (box, process): cpus 1/4, memory 1.0 GiB/8.0 GiB, gpus 1/1, 1/2 slots; seen 1.0s ago\n' +
+        '    01JD3Q3Z4XCC  attempt 1, running for 5m00s\n' +
+        '    prewarm: 01JD3Q3Z4X6V staging, 2 datasets, 12s old\n' +
+        '  worker_2  offline (box, sandbox): stopped answering, last seen 5m00s ago\n' +
+        'queue: 1 waiting (1 workers_busy)\n' +
+        '  #1  01JD3Q3Z4X6V  alpha  prio 5  workers_busy: waiting for 1 cpus, 1024 MiB, 1 gpus to free up on worker_1 (held by running tasks)\n' +
         'warning: worker worker_1 uses the process runtime: jobs run WITHOUT isolation (install bubblewrap or podman)\n',
     );
-    const failed = await run(['--json', 'status', '--status', 'failed'], { status });
-    const json = JSON.parse(failed.out) as { tasks: { id: string }[]; server: string };
+    const failed = await run(['--json', 'status', '--status', 'failed'], {
+      status,
+      listTasks: () => Promise.resolve({ tasks: [t1, t2] }),
+    });
+    const json = JSON.parse(failed.out) as StatusJson;
     expect(json.tasks.map((t) => t.id)).toEqual([t2.id]);
-    expect(Object.keys(json)).toEqual(['server', 'version', 'now', 'counts', 'workers', 'tasks']);
+    expect(Object.keys(json)).toEqual([
+      'schema_version',
+      'server',
+      'version',
+      'now',
+      'counts',
+      'workers',
+      'tasks',
+      'queue',
+    ]);
+    // The document is the published one (docs/status.schema.json is generated from StatusJson).
+    expect(StatusJson.safeParse(json).success).toBe(true);
+  });
+
+  it('status --status queued lists the queue in claim order with position and reason', async () => {
+    const r = await run(['status', '--status', 'queued'], {
+      status,
+      listTasks: () => Promise.resolve({ tasks: [t1] }),
+    });
+    expect(r.code).toBe(0);
+    expect(r.out.split('\n').slice(0, 2)).toEqual([
+      'POS  ID            NAME   PRIO  WAITING  WHY',
+      '#1   01JD3Q3Z4X6V  alpha  5     30m00s   workers_busy: waiting for 1 cpus, 1024 MiB, 1 gpus to free up on worker_1 (held by running tasks)',
+    ]);
+    expect(r.out).toContain('queue: 1 waiting (1 workers_busy)\n');
+    expect(r.out).not.toContain('more: ml status');
   });
 
   it('cancel reports each outcome and fails when one fails', async () => {

@@ -53,6 +53,17 @@ function shape<T>(value: unknown, keys: readonly string[], what: string): T {
   return value as T;
 }
 
+/** `?k=v&…` of the defined values (arrays repeat the key), or '' when there are none. */
+function queryString(query: object): string {
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) {
+    if (v === undefined) continue;
+    for (const item of Array.isArray(v) ? (v as unknown[]) : [v]) params.append(k, String(item));
+  }
+  const qs = params.toString();
+  return qs ? `?${qs}` : '';
+}
+
 /** A light client for `target` (one connection per request; nothing to close). */
 export function createLightClient(target: ClientTarget, timeoutMs = 10_000): LightClient {
   const base = new URL(target.url).origin;
@@ -112,17 +123,14 @@ export function createLightClient(target: ClientTarget, timeoutMs = 10_000): Lig
     },
     health: async () => shape(await get('/healthz'), ['ok', 'version'], 'GET /healthz'),
     whoami: async () => shape(await get('/v1/whoami'), ['user', 'role'], 'GET /v1/whoami'),
-    status: async () =>
-      shape(await get('/v1/status'), ['counts', 'workers', 'recent'], 'GET /v1/status'),
-    listTasks: async (query = {}) => {
-      const params = new URLSearchParams();
-      for (const [k, v] of Object.entries(query)) {
-        if (v === undefined) continue;
-        for (const item of Array.isArray(v) ? v : [v]) params.append(k, String(item));
-      }
-      const qs = params.toString();
-      return shape(await get(`/v1/tasks${qs ? `?${qs}` : ''}`), ['tasks'], 'GET /v1/tasks');
-    },
+    status: async (query = {}) =>
+      shape(
+        await get(`/v1/status${queryString(query)}`),
+        ['schema_version', 'counts', 'workers', 'tasks', 'queue'],
+        'GET /v1/status',
+      ),
+    listTasks: async (query = {}) =>
+      shape(await get(`/v1/tasks${queryString(query)}`), ['tasks'], 'GET /v1/tasks'),
     close: () => {
       agent.destroy();
       return Promise.resolve();

@@ -147,7 +147,10 @@ export const CancelTaskResponse = z.strictObject({
 });
 export type CancelTaskResponse = z.infer<typeof CancelTaskResponse>;
 
-/** A worker as `GET /v1/status` shows it (the store's worker record). */
+/**
+ * The fields of a worker every client may rely on (`GET /v1/status` sends a
+ * {@link WorkerView}: these and more).
+ */
 export const WorkerSummary = z.looseObject({
   id: z.string(),
   host: z.string(),
@@ -160,15 +163,8 @@ export const WorkerSummary = z.looseObject({
 });
 export type WorkerSummary = z.infer<typeof WorkerSummary>;
 
-/** GET /v1/status: everything `ml status` shows, in one request. */
-export const StatusResponse = z.strictObject({
-  version: z.string(),
-  now: z.string(),
-  counts: z.record(TaskStatus, z.number().int().min(0)),
-  workers: z.array(WorkerSummary),
-  recent: z.array(Task),
-});
-export type StatusResponse = z.infer<typeof StatusResponse>;
+/** GET /v1/status: everything `ml status` shows, in one request (core/schemas/status). */
+export { StatusQuery, StatusResponse, WorkerView } from './status.ts';
 
 /** GET /v1/tasks/:id/logs query: a byte range of the task's log file. */
 export const LogRangeQuery = z.strictObject({

@@ -79,7 +79,11 @@ export const WorkerView = z.strictObject({
   /** What it offers in total. */
   resources: Resources,
   /** What its running tasks hold now (from the tasks the store has as running on it). */
-  held: Resources,
+  held: z.strictObject({
+    cpus: z.number().min(0),
+    memory_mb: z.number().int().min(0),
+    gpus: z.number().int().min(0),
+  }),
   /** Tasks it runs at once at most (null: the worker did not say). */
   concurrency: z.number().int().min(1).nullable(),
   last_seen_at: IsoTime,
@@ -195,7 +199,7 @@ export const StatusQuery = z.strictObject({
   /** How many queued tasks to detail (`queue.tasks`). */
   queued: z.coerce.number().int().min(0).max(1000).default(50),
 });
-export type StatusQuery = z.input<typeof StatusQuery>;
+export type StatusQuery = { limit?: number; queued?: number };
 
 /**
  * GET /v1/status: everything `ml status` shows, in one request. Counts, workers and the queue

@@ -1,25 +1,20 @@
 /**
  * @module server/routes/tasks
  * Task routes: submit, list (filters: status, user, name, limit; paged with the `before` cursor),
- * get, cancel, priority change, `/v1/status` (everything `ml status` shows, in one request) and
- * `/v1/whoami`. A role holding `tasks:read`, `tasks:cancel` or `tasks:priority` only as `:own`
+ * get, cancel, priority change and `/v1/whoami` (`/v1/status`: routes/status). A role holding `tasks:read`, `tasks:cancel` or `tasks:priority` only as `:own`
  * sees and changes only its user's tasks (see `server/ownership`).
  */
 import type { FastifyInstance } from 'fastify';
 
 import { FetchmlError } from '../../core/errors.ts';
 import { CreateTaskRequest, SetPriorityRequest, TaskListQuery } from '../../core/schemas/api.ts';
-import type { StatusResponse, WhoAmIResponse } from '../../core/schemas/api.ts';
+import type { WhoAmIResponse } from '../../core/schemas/api.ts';
 import type { RouteContext } from '../context.ts';
-import { nowIso } from '../context.ts';
 import { loadAccessibleTask, principalOf, scopeOf, taskNotFound } from '../ownership.ts';
 import { assertTaskId } from '../paths.ts';
 import { changePriority } from '../priority.ts';
 import { cancelTask, submitTask } from '../task-actions.ts';
 import { parseRequest } from '../validate.ts';
-
-/** How many recent tasks `/v1/status` includes. */
-export const STATUS_RECENT = 20;
 
 type IdParams = { Params: { id: string } };
 
@@ -105,19 +100,6 @@ export function taskRoutes(app: FastifyInstance, ctx: RouteContext): void {
   app.get('/v1/whoami', { config: { permission: 'self:read' } }, (request) => {
     const p = principalOf(request);
     const out: WhoAmIResponse = { user: p.user, role: p.role, version: ctx.version };
-    return out;
-  });
-
-  // Counts and workers are global; the recent tasks are the caller's own unless it reads any.
-  app.get('/v1/status', { config: { permission: 'status:read' } }, async (request) => {
-    const p = principalOf(request);
-    const own = scopeOf(ctx, p, 'tasks:read') !== 'any';
-    const [counts, workers, recent] = await Promise.all([
-      ctx.store.countTasksByStatus(),
-      ctx.store.listWorkers(),
-      ctx.store.listTasks({ limit: STATUS_RECENT, ...(own ? { user: p.user } : {}) }),
-    ]);
-    const out: StatusResponse = { version: ctx.version, now: nowIso(ctx), counts, workers, recent };
     return out;
   });
 }
