@@ -32,6 +32,8 @@ export const PERMISSIONS = [
   'users:admin',
   /** Any live key: `/v1/whoami`. */
   'self:read',
+  /** `GET /metrics` (Prometheus). */
+  'metrics:read',
   /** List, show and verify datasets (`GET /v1/datasets…`, `POST /v1/datasets/:name/verify`). */
   'data:read',
   /** Upload datasets; `:own` adds versions only to names whose first version the caller made. */
@@ -54,7 +56,8 @@ export interface RoleDefinition {
  * The built-in roles, used when no roles file exists. `admin` may do everything and gets a higher
  * rate limit (600/min) because operators, scripts and the benches use its key. `researcher` runs
  * and follows its own tasks, uploads code, reads every dataset, uploads its own and imports
- * exported tasks. `viewer` reads everything and changes nothing (a dashboard or a supervisor).
+ * exported tasks. `viewer` reads everything and changes nothing (a dashboard, a supervisor, or
+ * Prometheus scraping `/metrics`).
  */
 export const DEFAULT_ROLES: Readonly<Record<string, RoleDefinition>> = {
   admin: { permissions: ['*'], rate_limit_per_min: 600 },
@@ -83,6 +86,7 @@ export const DEFAULT_ROLES: Readonly<Record<string, RoleDefinition>> = {
       'status:read',
       'self:read',
       'data:read',
+      'metrics:read',
     ],
   },
 };

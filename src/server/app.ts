@@ -31,7 +31,10 @@ import { permissionStep } from './auth/permission-step.ts';
 import { rateLimitStep } from './auth/rate-limit-step.ts';
 import type { RouteContext } from './context.ts';
 import { installErrorHandling } from './error-handler.ts';
+import { healthRoutes } from './health.ts';
 import { installAccessLog } from './logging.ts';
+import { installMetrics } from './metrics/index.ts';
+import type { ServerMetrics } from './metrics/index.ts';
 import { taskFiles } from './paths.ts';
 import { startReaper } from './reaper.ts';
 import { blobRoutes } from './routes/blobs.ts';
@@ -63,6 +66,8 @@ export interface FetchmlServer {
   tlsWarnings: readonly string[];
   keys: KeyStore;
   roles: RoleTable;
+  /** The Prometheus metrics served on `/metrics` (server/metrics). */
+  metrics: ServerMetrics;
   /** Every registered route with the permission it declares. */
   routes: readonly RouteInfo[];
   /** The audit log (`<home>/logs/audit.log` unless injected). */
@@ -126,14 +131,17 @@ export async function createServer(
     forceCloseConnections: true,
   }) as unknown as FastifyInstance;
 
-  const banList = openBanList(join(options.home, 'bans.json'), {
+  const bansPath = join(options.home, 'bans.json');
+  const banList = openBanList(bansPath, {
     threshold: security.banAfterFailures ?? 5,
     banMs: (security.banMinutes ?? 60) * 60_000,
     clock: ctx.clock,
   });
+  // Before the auth hook and the routes: its hooks count every request, refusals included.
+  const metrics = installMetrics(app, ctx, { bansPath });
   const steps: AuthStep[] = [
     allowlistStep(compileAllowlist(security.ipAllowlist ?? LOCAL_NETWORKS)),
-    banStep(banList, join(options.home, 'logs', 'auth.log'), ctx.clock),
+    banStep(metrics.countBans(banList), join(options.home, 'logs', 'auth.log'), ctx.clock),
     keyStep(keys),
     permissionStep(roles),
     rateLimitStep(new RateLimiter(ctx.clock), roles, security.rateLimitPerMin ?? 30),
@@ -148,7 +156,8 @@ export async function createServer(
   const audited = installAuditHook(app, audit);
   if (options.logs?.access) installAccessLog(app, options.logs.access);
 
-  app.get('/healthz', { config: { public: true } }, () => ({ ok: true, version: ctx.version }));
+  healthRoutes(app, ctx);
+  metrics.route();
   statusRoutes(app, ctx);
   blobRoutes(app, ctx);
   commitRoutes(app, ctx);
@@ -171,6 +180,7 @@ export async function createServer(
     adminKey,
     keys,
     roles,
+    metrics: metrics.metrics,
     routes: auth.routes,
     tlsWarnings: tls.warnings,
     audit,
@@ -202,6 +212,7 @@ export async function createServer(
       stopReaper = null;
       const listening = app.server.listening;
       await app.close();
+      await metrics.close();
       banList.close();
       if (!deps.keys) keys.close?.();
       if (listening) {

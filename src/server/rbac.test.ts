@@ -42,12 +42,17 @@ async function submit(user: string): Promise<Task> {
 }
 
 describe('every route declares a permission', () => {
-  it('walks every registered route: only /healthz is public, all others name a known permission', () => {
+  it('walks every registered route: only the health probes are public, all others name a known permission', () => {
     const routes = t.server.routes;
     expect(routes.length).toBeGreaterThan(15);
+    expect(routes.filter((r) => r.method === 'GET' && r.public).map((r) => r.url)).toEqual([
+      '/healthz',
+      '/readyz',
+    ]);
+    expect(routes.find((r) => r.url === '/metrics')?.permission).toBe('metrics:read');
     for (const r of routes) {
       if (r.public) {
-        expect(r.url).toBe('/healthz');
+        expect(['/healthz', '/readyz']).toContain(r.url);
         continue;
       }
       expect(r.permission, `${r.method} ${r.url}`).not.toBeNull();
