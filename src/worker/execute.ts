@@ -25,6 +25,7 @@ import { startHeartbeat } from './heartbeat.ts';
 import { openLogWriter } from './log-writer.ts';
 import { writeManifest } from './manifest-writer.ts';
 import { collectMetrics, describeMetrics } from './metrics.ts';
+import { enteredQueueAt } from './phases.ts';
 import { judge } from './verdict.ts';
 import { stageAttempt } from './stage.ts';
 import type { StagedDirs } from './stage.ts';
@@ -149,6 +150,16 @@ async function runAndCollect(ctx: WorkerContext, a: AttemptState): Promise<TaskO
     a.log.system(`warning: could not write the running manifest: ${e.message}`);
   });
 
+  // Staged: the job's process starts now (the worker record's phase; enqueue-to-start metric).
+  const phase = (p: 'running' | 'finishing') =>
+    ctx.emitter.emit('task:phase', {
+      task_id: task.id,
+      attempt: a.claim.attempt,
+      phase: p,
+      at: ctx.deps.clock(),
+      entered_queue_at: enteredQueueAt(task, a.claim.attempt),
+    });
+  phase('running');
   let result: RunResult;
   try {
     result = await runtime.run({
@@ -186,6 +197,7 @@ async function runAndCollect(ctx: WorkerContext, a: AttemptState): Promise<TaskO
   if (a.heartbeat.lost || a.reason === 'lease_lost') return abandonLost(ctx, a, 'lease lost');
   if (a.reason === 'shutdown' && result.reason === 'cancelled') return requeue(ctx, a);
 
+  phase('finishing');
   const verdict = judge(result, plan.timeout_s);
   a.log.system(verdict.line);
   const { line: _line, ...final } = verdict;

@@ -23,6 +23,7 @@ import { TypedEmitter } from './emitter.ts';
 import { ImageGate } from './images.ts';
 import type { RunningTask } from './loop.ts';
 import { runClaimLoop, Sleeper } from './loop.ts';
+import { AttemptPhases, workerPhase } from './phases.ts';
 import { Slots } from './slots.ts';
 import type {
   FetchmlWorker,
@@ -86,8 +87,11 @@ export function createWorker(options: WorkerOptions, deps: WorkerDeps): FetchmlW
   let beat: NodeJS.Timeout | null = null;
   let stopping: Promise<void> | null = null;
   let force: (() => void) | null = null;
+  const phases = new AttemptPhases();
 
   const register = async (status: 'online' | 'draining' | 'offline') => {
+    // Only attempts still held (one that ended without a finished event is dropped here).
+    const held = phases.list().filter((t) => running.has(t.task_id));
     try {
       await deps.store.upsertWorker({
         id: ctx.id,
@@ -99,11 +103,35 @@ export function createWorker(options: WorkerOptions, deps: WorkerDeps): FetchmlW
         last_seen_at: new Date(ctx.deps.clock()).toISOString(),
         status,
         ...(images === null ? {} : { images_missing: images.missing() }),
+        phase: status === 'offline' ? 'offline' : workerPhase(held, status === 'draining'),
+        tasks: held,
+        prewarm: null,
+        heartbeat_ms: ctx.heartbeatMs,
+        concurrency: Math.max(1, options.concurrency),
       });
     } catch (err) {
       reportError(ctx, 'register worker', coerceError(err));
     }
   };
+
+  // Every phase change refreshes the record at once, so `ml status` does not wait for a heartbeat.
+  const refresh = () => {
+    if (state === 'running' || state === 'stopping') {
+      void register(state === 'running' ? 'online' : 'draining');
+    }
+  };
+  emitter.on('task:started', (e) => {
+    phases.set(e.task_id, e.attempt, 'staging', ctx.deps.clock());
+    refresh();
+  });
+  emitter.on('task:phase', (e) => {
+    phases.set(e.task_id, e.attempt, e.phase, e.at);
+    refresh();
+  });
+  emitter.on('task:finished', (e) => {
+    phases.delete(e.task_id);
+    refresh();
+  });
 
   const stopAll = () => {
     for (const task of running.values()) {

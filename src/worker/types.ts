@@ -86,6 +86,18 @@ export interface WorkerEventMap {
   'worker:stopped': { worker_id: string };
   'task:claimed': { task_id: string; attempt: number; lease_id: string; at: number };
   'task:started': { task_id: string; attempt: number; runtime: string; gpu_indices: number[] };
+  /**
+   * The attempt moved on: `running` when the job's process starts (staging done; `entered_queue_at`:
+   * when the attempt entered the queue, ms), `finishing` when it has ended and its output is stored.
+   */
+  'task:phase': {
+    task_id: string;
+    attempt: number;
+    phase: 'running' | 'finishing';
+    /** ms since the epoch. */
+    at: number;
+    entered_queue_at: number;
+  };
   'task:finished': {
     task_id: string;
     attempt: number;
