@@ -138,6 +138,13 @@ export async function startServices(
           `task ${e.task_id}: ${e.outcome}${e.exit_code === null ? '' : ` (exit ${e.exit_code})`}${e.error ? ` — ${e.error.message}` : ''}`,
         ),
       );
+      // Server and worker in one process (`fetchml up`): the worker's job starts feed /metrics.
+      const metrics = server?.metrics;
+      if (metrics) {
+        worker.on('task:phase', (e) => {
+          if (e.phase === 'running') metrics.observeRunStart(e.entered_queue_at, e.at);
+        });
+      }
       worker.on('error', (e) =>
         options.log(
           `worker error${e.task_id ? ` (task ${e.task_id})` : ''} in ${e.where}: ${e.error.message}`,
