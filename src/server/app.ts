@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { auditLogPath, openAuditLog } from '../audit/index.ts';
 import type { AuditLog } from '../audit/index.ts';
 import { openBanList } from '../auth/bans.ts';
+import { LIMITS } from '../core/limits.ts';
 import { compileAllowlist, LOCAL_NETWORKS } from '../auth/ip-allowlist.ts';
 import { RateLimiter } from '../auth/rate-limit.ts';
 import { loadRoles } from '../auth/roles.ts';
@@ -31,6 +32,7 @@ import { permissionStep } from './auth/permission-step.ts';
 import { rateLimitStep } from './auth/rate-limit-step.ts';
 import type { RouteContext } from './context.ts';
 import { installErrorHandling } from './error-handler.ts';
+import { installBodyLimits } from './limits.ts';
 import { healthRoutes } from './health.ts';
 import { installAccessLog } from './logging.ts';
 import { installMetrics } from './metrics/index.ts';
@@ -149,9 +151,10 @@ export async function createServer(
   ];
 
   // Registered first: its onRequest hook (which sets `request.ws`) must run before the auth hook.
-  await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
+  await app.register(websocket, { options: { maxPayload: LIMITS.wsMessageBytes } });
   app.decorateRequest('principal', null);
   installErrorHandling(app);
+  installBodyLimits(app, { json: app.initialConfig.bodyLimit!, blob: ctx.blobBodyLimit });
   const auth = installAuth(app, steps);
   const audited = installAuditHook(app, audit);
   if (options.logs?.access) installAccessLog(app, options.logs.access);

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 
+import { LIMITS } from '../limits.ts';
 import { Resources, Sha256Hex } from './common.ts';
 import { Artifact } from './manifest.ts';
 import { ExperimentSpec } from './spec.ts';
@@ -21,7 +22,9 @@ export const ErrorBody = z.strictObject({
 export type ErrorBody = z.infer<typeof ErrorBody>;
 
 /** POST /v1/blobs/missing: which of these blobs does the server lack? (at most 10,000 per call) */
-export const MissingBlobsRequest = z.strictObject({ hashes: z.array(Sha256Hex).max(10_000) });
+export const MissingBlobsRequest = z.strictObject({
+  hashes: z.array(Sha256Hex).max(LIMITS.missingHashes),
+});
 export const MissingBlobsResponse = z.strictObject({ missing: z.array(Sha256Hex) });
 
 /** POST /v1/commits: register a tree manifest whose blobs are all present. */
@@ -36,7 +39,7 @@ export const CreateTaskRequest = z.strictObject({
   commit_id: Sha256Hex,
   spec: ExperimentSpec,
   priority: z.number().int().min(-1000).max(1000).optional(),
-  args: z.array(z.string()).max(1000).default([]),
+  args: z.array(z.string().max(LIMITS.longString)).max(LIMITS.argv).default([]),
   resources: Resources.partial().optional(),
   timeout_s: z.number().positive().optional(),
   max_attempts: z.number().int().min(1).max(100).optional(),
@@ -55,7 +58,7 @@ export const PlanRequest = z
     commit_id: Sha256Hex.optional(),
     manifest: TreeManifest.optional(),
     spec: ExperimentSpec,
-    args: z.array(z.string()).max(1000).default([]),
+    args: z.array(z.string().max(LIMITS.longString)).max(LIMITS.argv).default([]),
     resources: Resources.partial().optional(),
     timeout_s: z.number().positive().optional(),
     repro_policy: ReproPolicy.optional(),
@@ -95,14 +98,14 @@ export type PlanResponse = z.infer<typeof PlanResponse>;
 /** GET /v1/tasks query. */
 export const TaskListQuery = z.strictObject({
   status: z
-    .union([TaskStatus, z.array(TaskStatus)])
+    .union([TaskStatus, z.array(TaskStatus).max(LIMITS.statusFilter)])
     .transform((s) => (Array.isArray(s) ? s : [s]))
     .optional(),
-  user: z.string().optional(),
-  name: z.string().optional(),
+  user: z.string().max(LIMITS.shortString).optional(),
+  name: z.string().max(LIMITS.shortString).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(50),
   /** Cursor: only tasks older than this task id (the last id of the previous page). */
-  before: z.string().optional(),
+  before: z.string().max(LIMITS.taskId).optional(),
 });
 export type TaskListQuery = z.input<typeof TaskListQuery>;
 
@@ -207,13 +210,16 @@ export type ArtifactListResponse = z.infer<typeof ArtifactListResponse>;
  * `Authorization` header, and must then be the first message.
  */
 export const WsClientMessage = z.discriminatedUnion('op', [
-  z.strictObject({ op: z.literal('auth'), api_key: z.string().min(1) }),
+  z.strictObject({ op: z.literal('auth'), api_key: z.string().min(1).max(LIMITS.apiKey) }),
   z.strictObject({
     op: z.literal('subscribe'),
-    task_id: z.string().min(1),
+    task_id: z.string().min(1).max(LIMITS.taskId),
     log_offset: z.number().int().min(0).optional(),
   }),
-  z.strictObject({ op: z.literal('unsubscribe'), task_id: z.string().min(1) }),
+  z.strictObject({
+    op: z.literal('unsubscribe'),
+    task_id: z.string().min(1).max(LIMITS.taskId),
+  }),
 ]);
 export type WsClientMessage = z.infer<typeof WsClientMessage>;
 

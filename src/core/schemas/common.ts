@@ -26,7 +26,7 @@ export const RelativePath = z.string().superRefine((p, ctx) => {
 export const IsoTime = z.iso.datetime({ offset: true });
 
 /** Size in MiB: a number, or a string such as `512m`, `4g`, `1.5GiB`. */
-export const SizeMb = z.union([z.number(), z.string()]).transform((v, ctx) => {
+export const SizeMb = z.union([z.number(), z.string().max(64)]).transform((v, ctx) => {
   const mb = parseSizeMb(v);
   if (mb === null) {
     ctx.addIssue({ code: 'custom', message: `not a size: ${JSON.stringify(v)} (try 512m or 4g)` });
@@ -36,7 +36,7 @@ export const SizeMb = z.union([z.number(), z.string()]).transform((v, ctx) => {
 });
 
 /** Duration in seconds: a number, or a string such as `90s`, `30m`, `1h30m`. */
-export const DurationS = z.union([z.number(), z.string()]).transform((v, ctx) => {
+export const DurationS = z.union([z.number(), z.string().max(64)]).transform((v, ctx) => {
   const s = parseDurationS(v);
   if (s === null) {
     ctx.addIssue({

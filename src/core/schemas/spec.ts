@@ -6,6 +6,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 
 import { FetchmlError } from '../errors.ts';
+import { LIMITS } from '../limits.ts';
 import { Checksum, DurationS, EnvName, formatIssues, RelativePath, SizeMb } from './common.ts';
 
 export const DatasetSpec = z.strictObject({
@@ -22,17 +23,21 @@ export const ExperimentSpec = z.strictObject({
     .string()
     .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'letters, digits, . _ - only (max 128)'),
   /** What to run, from the snapshot root: a shell-free argv, or one string split on spaces. */
-  command: z.union([z.string().min(1), z.array(z.string()).min(1)], {
-    error: 'required: the program to run, as a string or a list (e.g. "python3 train.py")',
-  }),
+  command: z.union(
+    [
+      z.string().min(1).max(LIMITS.longString),
+      z.array(z.string().max(LIMITS.longString)).min(1).max(LIMITS.argv),
+    ],
+    { error: 'required: the program to run, as a string or a list (e.g. "python3 train.py")' },
+  ),
   kind: z.enum(['batch', 'service']).default('batch'),
-  image: z.string().min(1).optional(),
+  image: z.string().min(1).max(LIMITS.shortString).optional(),
   /**
    * Dependency manifest (requirements.txt, pyproject.toml, environment.yml, ...). Unset: found at
    * the project root (core/plan DEPS_MANIFEST_NAMES); `none`: the run needs nothing beyond its image.
    */
   deps: RelativePath.optional(),
-  datasets: z.array(DatasetSpec).default([]),
+  datasets: z.array(DatasetSpec).max(LIMITS.specList).default([]),
   resources: z
     .strictObject({
       cpus: z.number().positive().max(1024).default(1),
@@ -40,16 +45,19 @@ export const ExperimentSpec = z.strictObject({
       gpus: z.number().int().min(0).max(64).default(0),
     })
     .default({ cpus: 1, memory: 1024, gpus: 0 }),
-  env: z.record(EnvName, z.string()).default({}),
+  env: z
+    .record(EnvName.max(LIMITS.shortString), z.string().max(LIMITS.longString))
+    .refine((env) => Object.keys(env).length <= LIMITS.envEntries, {
+      message: `at most ${LIMITS.envEntries} variables`,
+    })
+    .default({}),
   network: z.enum(['none', 'bridge']).default('none'),
   timeout: DurationS.optional(),
   priority: z.number().int().min(-1000).max(1000).default(0),
-  tracking: z.array(TrackingPlugin).default([]),
-  labels: z.array(z.string().min(1)).default([]),
+  tracking: z.array(TrackingPlugin).max(LIMITS.specList).default([]),
+  labels: z.array(z.string().min(1).max(LIMITS.shortString)).max(LIMITS.specList).default([]),
   /** `strict` (default when unset) or `relaxed`; `ml queue --repro-policy` overrides it. */
-  repro_policy: z
-    .enum(['strict', 'relaxed'], { error: 'must be strict or relaxed' })
-    .optional(),
+  repro_policy: z.enum(['strict', 'relaxed'], { error: 'must be strict or relaxed' }).optional(),
 });
 export type ExperimentSpecInput = z.input<typeof ExperimentSpec>;
 export type ExperimentSpec = z.infer<typeof ExperimentSpec>;

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 
+import { LIMITS } from '../limits.ts';
 import { symlinkTargetProblem } from '../paths.ts';
 import { RelativePath, Sha256Hex } from './common.ts';
 
@@ -21,7 +22,7 @@ export type FileEntry = z.infer<typeof FileEntry>;
 export const SymlinkEntry = z.strictObject({
   path: RelativePath,
   type: z.literal('symlink'),
-  target: z.string().min(1),
+  target: z.string().min(1).max(LIMITS.path),
 });
 export type SymlinkEntry = z.infer<typeof SymlinkEntry>;
 
@@ -31,7 +32,7 @@ export type TreeEntry = z.infer<typeof TreeEntry>;
 export const TreeManifest = z
   .strictObject({
     version: z.literal(1),
-    entries: z.array(TreeEntry),
+    entries: z.array(TreeEntry).max(LIMITS.treeEntries),
   })
   .superRefine((tree, ctx) => {
     let prev: string | null = null;

@@ -88,6 +88,11 @@ export class TaskFollower {
     }
   }
 
+  /** False once stopped (unsubscribed, the task ended or does not exist). */
+  get active(): boolean {
+    return !this.stopped;
+  }
+
   /** Stops delivering; idempotent. */
   stop(): void {
     this.stopped = true;

@@ -16,6 +16,10 @@
  * offset (no gap, no duplicate). When the task is terminal it sends the final `task.status` last and
  * ends that subscription. Bad messages get `{"type":"error","code","message"}`.
  *
+ * Limits (`core/limits`): a message is at most 16 KiB (bigger: closed with 1009) and nests at most
+ * 32 deep (ML_ERR_BODY_TOO_DEEP); a connection follows at most 100 tasks and an API key holds at
+ * most 32 connections (ML_ERR_LIMIT_EXCEEDED; the connection over it is closed with 4429).
+ *
  * The server pings every `wsPingIntervalMs`; a client that has not answered the previous ping is
  * terminated. On server close every socket is closed (1001, going away).
  */
@@ -27,14 +31,25 @@ import { WsClientMessage } from '../../core/schemas/api.ts';
 import type { WsServerMessage } from '../../core/schemas/api.ts';
 import { formatIssues } from '../../core/schemas/common.ts';
 import { isId } from '../../core/ids.ts';
+import { LIMITS } from '../../core/limits.ts';
+import { jsonDepth, tooDeep } from '../limits.ts';
 import type { RouteContext } from '../context.ts';
 import { mayAccess, scopeOf } from '../ownership.ts';
 import type { Principal } from '../types.ts';
 import { TaskFollower } from './follower.ts';
 
 export const AUTH_TIMEOUT_MS = 10_000;
-/** Close codes: 4400 protocol error, 4401 unauthorized. */
-export const WS_CLOSE = { protocol: 4400, unauthorized: 4401, goingAway: 1001 } as const;
+/**
+ * Close codes: 4400 protocol error, 4401 unauthorized, 4429 too many connections for this API key;
+ * `ws` itself closes with 1009 (message too big) a message over `LIMITS.wsMessageBytes`.
+ */
+export const WS_CLOSE = {
+  protocol: 4400,
+  unauthorized: 4401,
+  tooMany: 4429,
+  tooBig: 1009,
+  goingAway: 1001,
+} as const;
 
 export interface WsHubOptions {
   pingIntervalMs: number;
@@ -76,6 +91,8 @@ function sender(socket: WebSocket) {
 
 /** Registers `GET /v1/ws`. */
 export function wsRoutes(app: FastifyInstance, ctx: RouteContext, options: WsHubOptions): void {
+  /** Open authenticated connections per API key id. */
+  const perKey = new Map<string, number>();
   app.get(
     '/v1/ws',
     { websocket: true, config: { permission: 'tasks:read' } },
@@ -83,6 +100,7 @@ export function wsRoutes(app: FastifyInstance, ctx: RouteContext, options: WsHub
       const send = sender(socket);
       const followers = new Map<string, TaskFollower>();
       let principal = request.principal;
+      let countedKey: string | null = null;
       let alive = true;
       let inbox: Promise<unknown> = Promise.resolve();
 
@@ -98,6 +116,19 @@ export function wsRoutes(app: FastifyInstance, ctx: RouteContext, options: WsHub
 
       const ready = async (p: Principal) => {
         principal = p;
+        if (countedKey === null) {
+          const open = perKey.get(p.key_id) ?? 0;
+          if (open >= LIMITS.wsConnectionsPerKey) {
+            await send({
+              type: 'error',
+              code: 'ML_ERR_LIMIT_EXCEEDED',
+              message: `at most ${LIMITS.wsConnectionsPerKey} WebSocket connections per API key are open; close one first`,
+            });
+            return socket.close(WS_CLOSE.tooMany, 'too many connections for this API key');
+          }
+          perKey.set(p.key_id, open + 1);
+          countedKey = p.key_id;
+        }
         await send({ type: 'ready', version: ctx.version, user: p.user, role: p.role });
       };
 
@@ -115,6 +146,10 @@ export function wsRoutes(app: FastifyInstance, ctx: RouteContext, options: WsHub
       });
 
       const onMessage = async (raw: string) => {
+        if (jsonDepth(raw) > LIMITS.jsonDepth) {
+          const e = tooDeep('message');
+          return send({ type: 'error', code: e.code, message: e.message });
+        }
         let json: unknown;
         try {
           json = JSON.parse(raw);
@@ -151,6 +186,14 @@ export function wsRoutes(app: FastifyInstance, ctx: RouteContext, options: WsHub
         if (msg.task_id !== '*' && !isId(msg.task_id, 'task')) {
           return send({ type: 'error', code: 'ML_ERR_TASK_NOT_FOUND', message });
         }
+        for (const [id, f] of followers) if (!f.active) followers.delete(id);
+        if (!followers.has(msg.task_id) && followers.size >= LIMITS.wsSubscriptions) {
+          return send({
+            type: 'error',
+            code: 'ML_ERR_LIMIT_EXCEEDED',
+            message: `at most ${LIMITS.wsSubscriptions} subscriptions per connection; unsubscribe from one first`,
+          });
+        }
         const refusal = await subscribeRefusal(ctx, principal, msg.task_id);
         if (refusal) return send({ type: 'error', ...refusal });
         followers.get(msg.task_id)?.stop();
@@ -173,6 +216,11 @@ export function wsRoutes(app: FastifyInstance, ctx: RouteContext, options: WsHub
         inbox = inbox.then(() => onMessage(raw.toString('utf8'))).catch(fail);
       });
       socket.on('close', () => {
+        if (countedKey !== null) {
+          const left = (perKey.get(countedKey) ?? 1) - 1;
+          if (left > 0) perKey.set(countedKey, left);
+          else perKey.delete(countedKey);
+        }
         if (authTimer) clearTimeout(authTimer);
         clearInterval(pingTimer);
         for (const f of followers.values()) f.stop();
