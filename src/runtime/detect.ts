@@ -16,7 +16,7 @@ import { ProcessRuntime } from './process/process-runtime.ts';
 import type { ProcessOptions } from './process/process-runtime.ts';
 import { SandboxRuntime } from './sandbox/sandbox-runtime.ts';
 import type { SandboxOptions } from './sandbox/sandbox-runtime.ts';
-import type { Isolation, Runtime, RuntimeName, RuntimePreference } from './types.ts';
+import type { EngineInfo, Isolation, Runtime, RuntimeName, RuntimePreference } from './types.ts';
 import type { Which } from './which.ts';
 
 /** Options of {@link detectRuntime}. */
@@ -86,6 +86,8 @@ export interface RuntimeDescription {
   version: string;
   available: boolean;
   reason?: string;
+  /** Container runtimes that work: rootless or not, cgroup version, whether limits are enforced. */
+  engine?: EngineInfo;
   warnings: string[];
 }
 
@@ -98,6 +100,7 @@ export async function describeRuntime(runtime: Runtime): Promise<RuntimeDescript
     version: avail.ok ? await runtime.version() : 'unavailable',
     available: avail.ok,
     ...(avail.reason === undefined ? {} : { reason: avail.reason }),
+    ...(avail.engine === undefined ? {} : { engine: avail.engine }),
     warnings: [...runtime.warnings],
   };
 }

@@ -6,6 +6,7 @@
 export type {
   Availability,
   DatasetMount,
+  EngineInfo,
   ImageInfo,
   Isolation,
   LimitEnforcement,

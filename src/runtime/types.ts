@@ -104,6 +104,19 @@ export interface Availability {
   ok: boolean;
   /** Why not (missing binary, namespaces disabled, ...), with what to install or change. */
   reason?: string;
+  /**
+   * Container runtimes, when the engine works: whether it runs rootless (podman as a non-root
+   * user, or a rootless docker daemon), its cgroup version, and whether it can enforce memory, cpu
+   * and pids limits (not when rootless on cgroup v1: the engine ignores them).
+   */
+  engine?: EngineInfo;
+}
+
+/** What a container engine's probe found (see {@link Availability.engine}). */
+export interface EngineInfo {
+  rootless: boolean;
+  cgroups: 'v1' | 'v2';
+  limitsEnforced: boolean;
 }
 
 /** A resolved container image (recorded in the run manifest). */

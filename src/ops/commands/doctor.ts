@@ -3,8 +3,9 @@
  * `fetchml doctor`: explains the host to an operator before a worker runs there — which job
  * runtimes work (podman > docker > sandbox > process, the `auto` order), which one the worker
  * would use, and for each that does not work, why and what to do (the advice comes from the
- * runtimes' own probes, e.g. podman failing on rlimits → the runc containers.conf); plus the GPUs
- * nvidia-smi reports. Exits 1 when the configured runtime cannot run, so scripts can gate on it.
+ * runtimes' own probes, e.g. podman failing on rlimits → the runc containers.conf); for a working
+ * container engine, whether it runs rootless and whether it enforces memory/cpu/pids limits
+ * (rootless on cgroup v1 does not: said loudly, with what to do); plus the GPUs nvidia-smi reports. Exits 1 when the configured runtime cannot run, so scripts can gate on it.
  */
 import type { Command } from 'commander';
 
@@ -12,7 +13,7 @@ import { ExitError } from '../../core/errors.ts';
 import { formatTable, writeJson } from '../../cli/shared/output.ts';
 import { examples } from '../../cli/shared/program.ts';
 import { describeRuntimes, engineEnvFrom } from '../../runtime/index.ts';
-import type { RuntimeDescription } from '../../runtime/index.ts';
+import type { EngineInfo, RuntimeDescription } from '../../runtime/index.ts';
 import { detectGpus } from '../../scheduler/gpus.ts';
 import type { GpuInventory } from '../../scheduler/gpus.ts';
 import type { OpsContext } from '../context.ts';
@@ -54,6 +55,12 @@ export async function doctorReport(
   };
 }
 
+/** Rootless or not, cgroups, and whether limits hold. */
+export function engineLine(e: EngineInfo): string {
+  const mode = e.rootless ? 'rootless (user namespace)' : 'rootful';
+  return `${mode}, cgroup ${e.cgroups}: memory/cpu/pids limits ${e.limitsEnforced ? 'enforced' : 'NOT enforced'}`;
+}
+
 function render(r: DoctorReport): string {
   const rows = r.runtimes.map((d) => [
     d.name === r.selected ? `${d.name} *` : d.name,
@@ -69,6 +76,7 @@ function render(r: DoctorReport): string {
   );
   for (const d of r.runtimes) {
     if (!d.available) lines.push('', `${d.name}: ${d.reason ?? 'unavailable'}`);
+    if (d.available && d.engine) lines.push(`${d.name}: ${engineLine(d.engine)}`);
     for (const w of d.warnings) if (d.available) lines.push(`${d.name}: warning: ${w}`);
   }
   lines.push('', `CONTAINERS_CONF: ${r.containers_conf ?? '(not set)'}`);

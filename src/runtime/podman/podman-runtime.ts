@@ -10,9 +10,10 @@
  * cgroups, which {@link podmanAdvice} turns into the containers.conf fix. `CONTAINERS_CONF` from
  * the worker's environment reaches podman (../oci/cli.ts).
  *
- * Rootless (worker not root): `--userns=keep-id` so the job's files in output/ belong to the
- * worker; with cgroup v1 rootless podman cannot apply resource limits, which the run's limit
- * report and warnings say.
+ * Rootless (podman info says so: the worker is not root): `--userns=keep-id` so the job's files in
+ * output/ belong to the worker. On cgroup v1 rootless podman cannot apply resource limits: the
+ * probe finds out ({@link podmanEngineInfo}), the run's limit report says `none`, and the
+ * runtime's warnings — in every run's log and manifest, and in `fetchml doctor` — say so.
  */
 import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -20,7 +21,7 @@ import { join } from 'node:path';
 
 import { OciRuntime } from '../oci/oci-runtime.ts';
 import type { OciOptions } from '../oci/oci-runtime.ts';
-import type { Availability, ImageInfo, LimitReport, RunSpec } from '../types.ts';
+import type { Availability, EngineInfo, ImageInfo, LimitReport, RunSpec } from '../types.ts';
 import { makeWhich } from '../which.ts';
 
 /** The containers.conf that makes podman work on hosts where crun/rlimits fail (as root). */
@@ -51,6 +52,11 @@ export function podmanAdvice(stderr: string, env: Record<string, string> = {}): 
   return 'see docs/runtimes.md (podman setup)';
 }
 
+/** The runtime warning when rootless podman cannot apply limits (cgroup v1). */
+export const ROOTLESS_V1_WARNING =
+  'rootless podman on cgroup v1: memory, cpu and pids limits are NOT enforced (podman ignores them); ' +
+  'run the worker as root, or on a cgroup v2 host with systemd delegation, to enforce them (docs/runtimes.md)';
+
 /** Where podman's init binary usually is (a static binary: the probe's rootfs). */
 const CATATONIT = [
   '/usr/libexec/podman/catatonit',
@@ -58,15 +64,36 @@ const CATATONIT = [
   '/usr/local/libexec/podman/catatonit',
 ];
 
+/**
+ * The engine facts from `podman info` (`{{.Host.CgroupsVersion}}`, `{{.Host.Security.Rootless}}`):
+ * rootless podman on cgroup v1 ignores `--memory`, `--cpus` and `--pids-limit` ("Resource limits
+ * are not supported and ignored on cgroups V1 rootless systems").
+ */
+export function podmanEngineInfo(cgroups: string, rootless: string): EngineInfo {
+  const isRootless =
+    rootless.trim() === '' ? (process.getuid?.() ?? 0) !== 0 : rootless.trim() === 'true';
+  const version = cgroups.trim() === 'v2' ? 'v2' : 'v1';
+  return {
+    rootless: isRootless,
+    cgroups: version,
+    limitsEnforced: !(isRootless && version === 'v1'),
+  };
+}
+
 /** Runs jobs in podman containers. */
 export class PodmanRuntime extends OciRuntime {
   readonly name = 'podman' as const;
-  readonly warnings: readonly string[] = [];
   protected readonly inspectFormat = '{{.Id}}|{{.Digest}}';
-  private cgroupsV2 = false;
+  /** What the probe found (null until a probe succeeded). */
+  private engine: EngineInfo | null = null;
 
   constructor(options: OciOptions = {}) {
     super(options);
+  }
+
+  /** Static caveats; after a probe, also that limits are not enforced when that is the case. */
+  get warnings(): readonly string[] {
+    return this.engine !== null && !this.engine.limitsEnforced ? [ROOTLESS_V1_WARNING] : [];
   }
 
   protected installHint(): string {
@@ -77,13 +104,14 @@ export class PodmanRuntime extends OciRuntime {
     const info = await this.cli([
       'info',
       '--format',
-      '{{.Host.OCIRuntime.Name}}|{{.Host.CgroupsVersion}}',
+      '{{.Host.OCIRuntime.Name}}|{{.Host.CgroupsVersion}}|{{.Host.Security.Rootless}}',
     ]);
     if (info.code !== 0) {
       const err = (info.stderr || info.error || '').trim();
       return { ok: false, reason: `podman info failed: ${err}; ${podmanAdvice(err, this.env)}` };
     }
-    this.cgroupsV2 = info.stdout.includes('|v2');
+    const [, cgroups = '', rootless = ''] = info.stdout.trim().split('|');
+    const engine = podmanEngineInfo(cgroups, rootless);
     const trial = await this.trialRun();
     if (trial !== null) {
       return {
@@ -91,7 +119,8 @@ export class PodmanRuntime extends OciRuntime {
         reason: `podman cannot start containers: ${trial}; ${podmanAdvice(trial, this.env)}`,
       };
     }
-    return { ok: true };
+    this.engine = engine;
+    return { ok: true, engine };
   }
 
   /** Starts a container from a rootfs with only catatonit in it; returns the error, or null. */
@@ -115,18 +144,15 @@ export class PodmanRuntime extends OciRuntime {
 
   protected runMode(spec: RunSpec): { userns?: string; limits: LimitReport; warnings: string[] } {
     const r = spec.resources;
-    const rootless = (process.getuid?.() ?? 0) !== 0;
-    const enforced = rootless && !this.cgroupsV2 ? 'none' : 'cgroup';
+    const rootless = this.engine?.rootless ?? (process.getuid?.() ?? 0) !== 0;
+    const enforced = this.engine?.limitsEnforced === false ? 'none' : 'cgroup';
     const limits: LimitReport = {
       memory: r.memory_mb != null && r.memory_mb > 0 ? enforced : 'none',
       cpu: r.cpus > 0 ? enforced : 'none',
       pids: enforced,
     };
-    const warnings =
-      enforced === 'none'
-        ? ['rootless podman on cgroup v1: memory, cpu and pids limits are not enforced']
-        : [];
-    return { ...(rootless ? { userns: 'keep-id' } : {}), limits, warnings };
+    // Not enforced: the runtime's warnings say so (in every run's log and manifest).
+    return { ...(rootless ? { userns: 'keep-id' } : {}), limits, warnings: [] };
   }
 
   protected parseImage(reference: string, line: string): ImageInfo {
