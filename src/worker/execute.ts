@@ -94,8 +94,9 @@ async function runAndCollect(ctx: WorkerContext, a: AttemptState): Promise<TaskO
   }
 
   if (runtime.resolveImage) {
-    // Container runtimes: a missing image fails the task now (ML_ERR_IMAGE_UNAVAILABLE, saying how
-    // to provide it), before anything is staged; its digest goes into the manifest.
+    // Container runtimes: the worker claimed the task because its image was here (./images.ts);
+    // resolve it again for the digest in the manifest. An image removed since the check fails the
+    // task now (ML_ERR_IMAGE_UNAVAILABLE, saying how to provide it), before anything is staged.
     try {
       const image = await runtime.resolveImage(plan.image.base);
       a.imageDigest = image.digest;
