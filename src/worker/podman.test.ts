@@ -13,13 +13,13 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 
-import { imageWaitReason } from '../core/image-wait.ts';
 import { taskFiles } from '../core/layout.ts';
 import { lifecycleProblems, RunManifest } from '../core/schemas/manifest.ts';
 import type { ExperimentSpecInput } from '../core/schemas/spec.ts';
+import type { StatusResponse } from '../core/schemas/status.ts';
 import type { Task } from '../core/schemas/task.ts';
 import { podmanSkipReason, testEngineEnv, testImage, testPodman } from '../runtime/test-support.ts';
-import type { WorkerRecord } from '../store/types.ts';
+import { sampleProject, sampleSpec, startTestServer } from '../server/test-helpers.ts';
 import type { TestBackends } from './test-helpers.ts';
 import {
   openTestBackends,
@@ -80,51 +80,71 @@ describe.skipIf(skip !== undefined)('worker (podman runtime)', () => {
     expect(JSON.stringify(m.environment)).not.toContain(b.home);
   });
 
-  it('never claims a task whose image is missing; status says which image and how to provide it', async () => {
+  it('never claims a task whose image is missing; ml status says which image and how to provide it', async () => {
+    // A real server on real backends: submitted through the API, explained by GET /v1/status
+    // (what `ml status` prints), run by a podman worker on the same backends.
+    const t = await startTestServer();
     const missing = `localhost/fetchml-no-such-${Date.now()}:1`;
-    const task = await submitProject(b, {
-      files: { 'run.sh': 'echo ran-after-load\n' },
-      spec: { name: 'no-image', command: 'sh run.sh', image: missing },
-    });
-    worker = testWorker(b, podman, { imageRecheckMs: 200 });
-    await worker.start();
-    // The worker checked the image, found it missing and says so in its record.
-    const [record] = await waitFor(
-      () => b.store.listWorkers(),
-      (ws) => ws[0]?.images_missing?.includes(missing) === true,
-      30_000,
-    );
-    // Several polls later, the task was never claimed: attempt 0, no lease, still queued.
-    await new Promise((r) => setTimeout(r, 1000));
-    expect(await b.queue.get(task.id)).toMatchObject({
-      state: 'queued',
-      attempt: 0,
-      lease_id: null,
-      worker_id: null,
-    });
-    const queued = (await b.store.getTask(task.id)) as Task;
-    expect(queued).toMatchObject({ status: 'queued', attempt: 0, worker_id: null, error: null });
-    // What status shows for it: the image, the worker, and the commands that provide it.
-    const reason = imageWaitReason(queued.plan.image.base, [record as WorkerRecord]);
-    expect(reason?.message).toContain(`image ${missing} is not available on worker ${worker.id}`);
-    expect(reason?.message).toContain(`podman pull ${missing}`);
-    expect(reason?.message).toContain('podman load -i');
-    expect(reason?.message).toContain(`podman build -t ${missing}`);
-    // Providing the image on the worker host is enough: the task is claimed and runs.
-    await podmanCli(['tag', testImage('busybox'), missing]);
     try {
-      const done = await waitForStatus(b, task.id, ['completed', 'failed'], 60_000);
-      expect(done.status).toBe('completed');
-      expect(done.attempt).toBe(1);
-      expect(await readFile(taskFiles(b.home).logPath(task.id), 'utf8')).toContain(
+      const project = sampleProject('print("ran-after-load")\n');
+      await t.deps.blobs.put(project.data, project.sha);
+      await t.deps.store.putCommit(project.commitId, project.manifest);
+      const res = await t.server.app.inject({
+        method: 'POST',
+        url: '/v1/tasks',
+        headers: t.auth,
+        payload: { commit_id: project.commitId, spec: { ...sampleSpec, image: missing } },
+      });
+      expect(res.statusCode, res.body).toBe(201);
+      const task = res.json<Task>();
+      const backends = { ...t.deps, home: t.home, cleanup: () => Promise.resolve() };
+      worker = testWorker(backends, podman, { imageRecheckMs: 200 });
+      await worker.start();
+      const status = async () => {
+        const r = await t.server.app.inject({ method: 'GET', url: '/v1/status', headers: t.auth });
+        return r.json<StatusResponse>();
+      };
+      // The worker checked the image, found it missing and said so: status explains the wait.
+      const s = await waitFor(
+        status,
+        (x) => x.queue.tasks[0]?.reason.code === 'image_unavailable',
+        30_000,
+      );
+      const reason = s.queue.tasks[0]!.reason;
+      expect(reason.message).toContain(`image ${missing} is not available on worker ${worker.id}`);
+      expect(reason.message).toContain(`'podman pull ${missing}'`);
+      expect(reason.message).toContain("'podman load -i image.tar'");
+      expect(reason.message).toContain(`'podman build -t ${missing} .'`);
+      expect(reason.workers).toEqual([worker.id]);
+      // Several polls later, the task was never claimed: attempt 0, no lease, still queued.
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(await t.deps.queue.get(task.id)).toMatchObject({
+        state: 'queued',
+        attempt: 0,
+        lease_id: null,
+        worker_id: null,
+      });
+      expect(await t.deps.store.getTask(task.id)).toMatchObject({
+        status: 'queued',
+        attempt: 0,
+        worker_id: null,
+      });
+      // Providing the image on the worker host is enough: the task is claimed and runs.
+      await podmanCli(['tag', testImage('python'), missing]);
+      const done = await waitFor(
+        async () => (await t.deps.store.getTask(task.id)) as Task,
+        (x) => x.status === 'completed' || x.status === 'failed',
+        60_000,
+      );
+      expect(done).toMatchObject({ status: 'completed', attempt: 1 });
+      expect(await readFile(taskFiles(t.home).logPath(task.id), 'utf8')).toContain(
         'ran-after-load',
       );
-      await waitFor(
-        () => b.store.listWorkers(),
-        (ws) => ws[0]?.images_missing?.length === 0,
-      );
     } finally {
+      await worker?.stop({ graceful: false });
+      worker = null;
       await podmanCli(['rmi', missing]).catch(() => undefined);
+      await t.cleanup();
     }
   });
 
