@@ -69,6 +69,105 @@ export function commitIdOf(manifest: TreeManifest): string {
   return hash.digest('hex');
 }
 
+/**
+ * The canonical JSON of a manifest's entries as UTF-8, joined by ',', with where each entry and
+ * each file's sha256 start in it (byte offsets): kept by the tree cache (./tree-cache.ts) so that
+ * the next snapshot of the same layout hashes the bytes of every entry that did not change as
+ * they are, and makes JSON only for those that did.
+ */
+export interface ManifestText {
+  bytes: Buffer;
+  /** Entry `i` is `bytes[starts[i], starts[i + 1] - 1)`; `entries + 1` offsets. */
+  starts: Int32Array;
+  /** Per entry, where its sha256 hex starts (-1 for a symlink). */
+  shaAt: Int32Array;
+}
+
+/** {@link ManifestText} of `entries`. */
+export function manifestText(entries: readonly TreeEntry[]): ManifestText {
+  const n = entries.length;
+  const parts: string[] = new Array<string>(n);
+  const starts = new Int32Array(n + 1);
+  const shaAt = new Int32Array(n);
+  let at = 0;
+  for (let i = 0; i < n; i++) {
+    const e = entries[i] as TreeEntry;
+    const json = entryJson(e);
+    const size = Buffer.byteLength(json);
+    parts[i] = json;
+    starts[i] = at;
+    // What follows the hash ('","size":…}') is ASCII: count back from the end.
+    shaAt[i] = e.type === 'file' ? at + size - (json.length - json.indexOf('"sha256":"') - 10) : -1;
+    at += size + 1;
+  }
+  starts[n] = at;
+  return { bytes: Buffer.from(parts.join(','), 'utf8'), starts, shaAt };
+}
+
+/** The commit id of a version-1 manifest whose entries' canonical JSON is `text`. */
+export function commitIdOfText(text: ManifestText): string {
+  return createHash('sha256')
+    .update('{"entries":[')
+    .update(text.bytes)
+    .update('],"version":1}')
+    .digest('hex');
+}
+
+/**
+ * Where each entry's current sha256 hex can be found as bytes, to compare with the cached text
+ * without making strings: entry `i`'s is `buf[at[i], at[i] + 64)`, or, where `at[i]` is -1, only
+ * in the entry itself.
+ */
+export interface HashBytes {
+  buf: Buffer;
+  at: Int32Array;
+}
+
+/** A file entry's JSON starts '{"mode":420,' or '{"mode":493,': its 10th byte tells them apart. */
+const MODE_BYTE = 9;
+const MODE_644 = 0x32; // '2'
+const MODE_755 = 0x39; // '9'
+
+/**
+ * The commit id of `entries`, re-using `cached` — the text of the same entries in the same order
+ * with perhaps other hashes and modes — for every file whose sha256 and mode are unchanged (its
+ * size follows from its content) and every symlink (replayed from the same record). Null when the
+ * entries are not the cached ones (a file left out meanwhile): compute it in full then.
+ */
+export function commitIdReusing(
+  entries: readonly TreeEntry[],
+  cached: ManifestText,
+  hashes: HashBytes | null = null,
+): string | null {
+  const n = entries.length;
+  const { bytes, starts, shaAt } = cached;
+  if (starts.length !== n + 1) return null;
+  const hash = createHash('sha256').update('{"entries":[');
+  let runFrom = 0; // bytes not yet hashed start here (an entry's start)
+  for (let i = 0; i < n; i++) {
+    const e = entries[i] as TreeEntry;
+    if (e.type !== 'file') continue;
+    const at = starts[i] as number;
+    const sha = shaAt[i] as number;
+    const from = hashes ? (hashes.at[i] as number) : -1;
+    if (
+      sha >= 0 &&
+      (from >= 0
+        ? bytes.compare(hashes!.buf, from, from + 64, sha, sha + 64) === 0
+        : bytes.toString('latin1', sha, sha + 64) === e.sha256) &&
+      bytes[at + MODE_BYTE] === (e.mode === 0o755 ? MODE_755 : MODE_644)
+    ) {
+      continue;
+    }
+    // Changed: the bytes before it, then its own JSON in its place.
+    if (at > runFrom) hash.update(bytes.subarray(runFrom, at));
+    hash.update(entryJson(e));
+    runFrom = (starts[i + 1] as number) - 1; // its ',' (or the end) is hashed with what follows
+  }
+  if (runFrom < bytes.length) hash.update(bytes.subarray(runFrom));
+  return hash.update('],"version":1}').digest('hex');
+}
+
 const MAX_LINK_HOPS = 40;
 
 /**

@@ -15,13 +15,21 @@
  */
 import { availableParallelism } from 'node:os';
 import { mkdirSync, realpathSync, statSync, writeFileSync } from 'node:fs';
-import { join, relative, resolve, sep } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 
 import { FetchmlError } from '../core/errors.ts';
 import type { FileEntry, TreeEntry, TreeManifest } from '../core/schemas/tree.ts';
 import { HASH_GONE, HASH_OK, READ_CHUNK, STAT_FIELDS } from './hash-file.ts';
-import { commitIdOf, comparePaths, treeSymlinkProblems } from './manifest.ts';
+import type { ManifestText } from './manifest.ts';
+import {
+  commitIdOf,
+  commitIdOfText,
+  commitIdReusing,
+  comparePaths,
+  manifestText,
+  treeSymlinkProblems,
+} from './manifest.ts';
 import type { HashAnswer } from './pool.ts';
 import { HashPool } from './pool.ts';
 import { appendStatCache, loadStatCache, saveStatCacheColumns, StatCache } from './statcache.ts';
@@ -37,6 +45,16 @@ import {
   StatPrecheck,
 } from './stat-check.ts';
 import type { SnapshotOptions, SnapshotResult, SnapshotWarning } from './types.ts';
+import {
+  fsNow,
+  loadTreeCache,
+  recorderOf,
+  replayTree,
+  saveTreeCache,
+  TreeRecorder,
+  treeUnchanged,
+} from './tree-cache.ts';
+import type { WalkSink } from './walk.ts';
 import { walkTree } from './walk.ts';
 
 /** The directory at the tree's root that holds fetchml's own state; never snapshotted. */
@@ -96,12 +114,17 @@ export async function snapshotTree(
     opts.statCache === false
       ? null
       : resolve(opts.statCache ?? join(realRoot, STATE_DIR, 'statcache'));
+  // The tree cache (./tree-cache.ts) lives beside the stat cache.
+  const treeFile = cacheFile ? `${cacheFile}.tree` : null;
   const excluded = new Set<string>([STATE_DIR]);
   if (cacheFile) {
     const rel = relative(realRoot, cacheFile);
-    if (rel !== '' && !rel.startsWith('..') && !rel.startsWith(sep))
+    if (rel !== '' && !rel.startsWith('..') && !rel.startsWith(sep)) {
       excluded.add(rel.split(sep).join('/'));
+      excluded.add(`${rel.split(sep).join('/')}.tree`);
+    }
   }
+  const treeKey = [...excluded].sort().join('\0');
   const workers = opts.workers ?? availableParallelism();
   // The native stat check (threads of its own) when built; else, for a large stat cache, a
   // helper thread started now, so that it starts up while the cache is read and the tree walked.
@@ -133,6 +156,9 @@ export async function snapshotTree(
           Math.max(1, workers),
         )
       : null;
+  // Same directories and ignore files as last time: replay that walk instead of walking.
+  const tree = treeFile ? loadTreeCache(treeFile, treeKey) : null;
+  const replay = tree !== null && treeUnchanged(realRoot, tree) ? tree : null;
   lap('loadCache');
   const cacheIndexOf = cache.cursor();
 
@@ -158,6 +184,13 @@ export async function snapshotTree(
   let cached = 0;
   let hashed = 0;
   let hashedBytes = 0;
+  /** Per file (walk order), its index in `entries`. */
+  const entryOfFile: number[] = [];
+  /** On a replay: per entry, where its hash (taken from the stat cache) is in `cache.hashBytes`. */
+  let hashAt: Int32Array | null = null;
+  /** What a full walk saw, for the tree cache, and the filesystem's clock before it began. */
+  let recorder: TreeRecorder | null = null;
+  let treeStamp = 0;
   const hashedFiles: number[] = [];
 
   const record = (
@@ -230,10 +263,11 @@ export async function snapshotTree(
   };
 
   try {
-    await walkTree(realRoot, excluded, {
+    const sink: WalkSink = {
       file(path) {
         const j = fileEntries.length;
         const e: MutableFileEntry = { path, type: 'file', mode: 0o644, size: 0, sha256: '' };
+        entryOfFile.push(entries.length);
         entries.push(e);
         fileEntries.push(e);
         if ((j + 1) * F > fileStat.length) {
@@ -257,6 +291,7 @@ export async function snapshotTree(
       },
       skipped(path, reason) {
         warnings.push({ path, reason });
+        recorder?.skipped.push({ path, reason });
       },
       problem(path, reason) {
         problems.push({ path, reason });
@@ -266,7 +301,17 @@ export async function snapshotTree(
         lastYield = performance.now();
         return yieldToLoop();
       },
-    });
+    };
+    if (replay) replayTree(replay, sink);
+    else {
+      if (treeFile) {
+        if (defaultCache) ensureStateDir(realRoot);
+        else mkdirSync(dirname(treeFile), { recursive: true });
+        treeStamp = fsNow(dirname(treeFile));
+        recorder = new TreeRecorder();
+      }
+      await walkTree(realRoot, excluded, sink, recorder);
+    }
     // Files with a cache record: one lstat each, on two threads for a large tree.
     known = checkFiles.length;
     if (known > 0) {
@@ -288,6 +333,7 @@ export async function snapshotTree(
         status = job.status;
         found = job.found;
       }
+      if (replay) hashAt = new Int32Array(entries.length).fill(-1);
       for (let k = 0; k < known; k++) {
         const j = checkFiles[k] as number;
         const ci = checkRecords[k] as number;
@@ -302,6 +348,7 @@ export async function snapshotTree(
         const e = fileEntries[j] as MutableFileEntry;
         const o = a * G;
         e.sha256 = cache.hashOf(ci);
+        if (hashAt) hashAt[entryOfFile[j] as number] = ci * 64;
         e.size = found[o] as number;
         e.mode = found[o + 5] === 1 ? 0o755 : 0o644;
         const p = j * F;
@@ -341,15 +388,27 @@ export async function snapshotTree(
   lap('hash');
 
   // Files left without a hash were deleted (or replaced) meanwhile: leave them out.
+  let files = 0;
+  let bytes = 0;
+  for (const e of fileEntries) {
+    if (e.sha256 === '') continue;
+    files++;
+    bytes += e.size;
+  }
   let kept = entries;
-  if (fileEntries.some((e) => e.sha256 === '')) {
+  if (files < fileEntries.length) {
     kept = entries.filter((e) => e.type !== 'file' || e.sha256 !== '');
   }
+  // A replay gives exactly what the last walk gave, sorted and checked then.
+  const asLastTime = replay !== null && kept === entries;
   // The walk gives manifest order, so this sort only confirms it (one comparison per entry).
   // UTF-16 order is byte order unless a path holds a code unit >= U+D800: then compare carefully.
-  if (kept.some((e) => WIDE.test(e.path))) kept.sort((a, b) => comparePaths(a.path, b.path));
-  else kept.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  if (symlinkCount > 0) {
+  if (asLastTime) {
+    // already in order
+  } else if (kept.some((e) => WIDE.test(e.path))) {
+    kept.sort((a, b) => comparePaths(a.path, b.path));
+  } else kept.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  if (symlinkCount > 0 && !asLastTime) {
     problems.push(
       ...treeSymlinkProblems(kept).map((p) => ({
         path: p.path,
@@ -360,16 +419,19 @@ export async function snapshotTree(
   if (problems.length > 0) throw hostile(problems);
 
   const manifest: TreeManifest = { version: 1, entries: kept };
-  const commitId = commitIdOf(manifest);
+  // The commit id: from last time's text where entries did not change, else from the text the
+  // tree cache will keep (one pass either way).
+  let text: ManifestText | null = null;
+  let commitId: string;
+  if (replay) {
+    const hashes = hashAt && kept === entries ? { buf: cache.hashBytes, at: hashAt } : null;
+    commitId = commitIdReusing(kept, replay.text, hashes) ?? commitIdOf(manifest);
+  } else if (recorder) {
+    text = manifestText(kept);
+    commitId = commitIdOfText(text);
+  } else commitId = commitIdOf(manifest);
 
   lap('manifest');
-  let files = 0;
-  let bytes = 0;
-  for (const e of fileEntries) {
-    if (e.sha256 === '') continue;
-    files++;
-    bytes += e.size;
-  }
   // Records that name no file of this snapshot any more (deleted, renamed, now ignored).
   const stale = cache.size - known;
   const slack = Math.max(APPEND_MIN, cache.size >> 3);
@@ -413,6 +475,28 @@ export async function snapshotTree(
     }
   }
 
+  // The tree cache: after a full walk; after a replay only once many entries changed (their
+  // text is made again each time until then).
+  const rewriteTree = replay !== null && hashed > Math.max(APPEND_MIN, kept.length >> 3);
+  if (treeFile && (recorder || rewriteTree)) {
+    try {
+      if (recorder)
+        saveTreeCache(treeFile, treeStamp, treeKey, recorder, kept, text ?? manifestText(kept));
+      else if (replay) {
+        saveTreeCache(
+          treeFile,
+          replay.stamp,
+          treeKey,
+          recorderOf(replay),
+          kept,
+          manifestText(kept),
+        );
+      }
+    } catch (err) {
+      warnings.push({ path: treeFile, reason: `tree cache not saved: ${(err as Error).message}` });
+    }
+  }
+
   lap('saveCache');
   return {
     manifest,
@@ -428,6 +512,7 @@ export async function snapshotTree(
       skipped: warnings.length,
       workers: pool ? workers : 0,
       cache: cache.status,
+      tree: replay ? 'replayed' : 'walked',
       ms: Math.round((performance.now() - started) * 10) / 10,
       phases,
     },

@@ -90,6 +90,8 @@ export interface StatCacheParts {
   fields: Float64Array;
   /** Per record: 64 hex characters. */
   hashes: string;
+  /** The same, as bytes (ASCII). */
+  hashBytes: Buffer;
 }
 
 /** `a[as, ae)` compared with `b[bs, be)` as {@link comparePaths} compares two paths. */
@@ -146,7 +148,9 @@ const EMPTY: PathBlob = { blob: '', starts: new Int32Array(1) };
  * A loaded stat cache (possibly empty). Base records are looked up by position: a snapshot walks
  * paths in the order it saved them, so {@link cursor} matches them by moving forward through the
  * base, with no index built; a binary search serves {@link indexOf}. Appended records (few) are
- * in a Map and take precedence. A base that is not sorted (an older writer) falls back to a Map.
+ * in a Map and take precedence. Writers keep the base sorted (a snapshot saves in walk order,
+ * {@link saveStatCache} sorts); were it not, lookups would only miss — files hashed again, and
+ * the next save sorted — never match the wrong record, since a hit compares the whole path.
  */
 export class StatCache {
   readonly status: StatCacheStatus;
@@ -160,11 +164,14 @@ export class StatCache {
   readonly size: number;
   private readonly base: PathBlob;
   private readonly baseCount: number;
-  private readonly sorted: boolean;
-  /** Appended records by path (the last one for a path), or every record when not sorted. */
+  /** Per base record, the appended record that replaces it, or -1 (null: nothing appended). */
+  private readonly replaced: Int32Array | null;
+  /** Appended records by path (the last one for a path). */
   private readonly index = new Map<string, number>();
   private readonly fields: Float64Array;
   private readonly hashes: string;
+  /** Record `i`'s sha256 hex is `hashBytes[64i, 64i + 64)` (ASCII): compared without a string. */
+  readonly hashBytes: Buffer;
   private readonly appendedPaths: readonly string[];
 
   constructor(
@@ -179,33 +186,21 @@ export class StatCache {
     this.baseCount = this.base.starts.length - 1;
     this.fields = parts?.fields ?? new Float64Array(0);
     this.hashes = parts?.hashes ?? '';
+    this.hashBytes = parts?.hashBytes ?? Buffer.alloc(0);
     this.appended = appended;
     this.damaged = damaged;
     this.segments = segments;
-    const { blob, starts } = this.base;
-    let sorted = true;
-    for (let i = 1; i < this.baseCount && sorted; i++) {
-      const at = starts[i] as number;
-      sorted =
-        compareRanges(
-          blob,
-          at,
-          (starts[i + 1] as number) - 1,
-          blob,
-          starts[i - 1] as number,
-          at - 1,
-        ) > 0;
-    }
-    this.sorted = sorted;
-    if (!sorted) {
-      for (let i = 0; i < this.baseCount; i++) this.index.set(this.basePath(i), i);
-    }
-    let size = this.sorted ? this.baseCount : this.index.size;
+    let size = this.baseCount;
     const extra = parts?.appendedPaths ?? [];
     this.appendedPaths = extra;
+    // An appended record replaces the base record of its path (the last one wins): found by
+    // position in the base's own order, so a forward lookup needs no Map for them.
+    this.replaced = extra.length > 0 ? new Int32Array(this.baseCount).fill(-1) : null;
     for (let k = 0; k < extra.length; k++) {
       const path = extra[k] as string;
-      if (this.index.get(path) === undefined && (!this.sorted || this.search(path) < 0)) size++;
+      const b = this.search(path);
+      if (b >= 0) (this.replaced as Int32Array)[b] = this.baseCount + k;
+      else if (this.index.get(path) === undefined) size++;
       this.index.set(path, this.baseCount + k);
     }
     this.size = size;
@@ -258,7 +253,7 @@ export class StatCache {
   indexOf(path: string): number {
     const i = this.index.get(path);
     if (i !== undefined) return i;
-    return this.sorted ? this.search(path) : -1;
+    return this.search(path);
   }
 
   /**
@@ -266,23 +261,31 @@ export class StatCache {
    * through the base instead of searching it, and allocates nothing.
    */
   cursor(): (path: string) => number {
-    if (!this.sorted) return (path) => this.index.get(path) ?? -1;
     const { blob, starts } = this.base;
     const n = this.baseCount;
     const index = this.index;
-    const checkIndex = index.size > 0;
+    const replaced = this.replaced;
+    const hit = (b: number) => (replaced ? (replaced[b] as number) : -1);
+    // Not in the base: perhaps appended (a file new since the base was written).
+    const miss = (path: string) => (index.size > 0 ? (index.get(path) ?? -1) : -1);
     let pos = 0;
     return (path) => {
-      if (checkIndex) {
-        const i = index.get(path);
-        if (i !== undefined) return i;
-      }
       while (pos < n) {
-        const c = compareAt(blob, starts[pos] as number, (starts[pos + 1] as number) - 1, path);
+        const at = starts[pos] as number;
+        const end = (starts[pos + 1] as number) - 1;
+        // The usual case, the next record: one native comparison.
+        if (end - at === path.length && blob.startsWith(path, at)) {
+          const r = hit(pos++);
+          return r >= 0 ? r : pos - 1;
+        }
+        const c = compareAt(blob, at, end, path);
         if (c < 0) pos++;
-        else return c === 0 ? pos++ : -1;
+        else if (c === 0) {
+          const r = hit(pos++);
+          return r >= 0 ? r : pos - 1;
+        } else return miss(path);
       }
-      return -1;
+      return miss(path);
     };
   }
 
@@ -329,6 +332,7 @@ interface Part {
   count: number;
   fields: Buffer;
   hashes: string;
+  hashBytes: Buffer;
   paths: PathBlob;
   end: number;
 }
@@ -364,6 +368,7 @@ function parsePart(buf: Buffer, at: number, lead: string): Part | null {
     count,
     fields: body.subarray(0, count * FIELDS * 8),
     hashes,
+    hashBytes: body.subarray(count * FIELDS * 8, count * RECORD),
     paths: { blob, starts },
     end,
   };
@@ -427,6 +432,7 @@ export function loadStatCache(file: string): StatCache {
       appendedPaths: only ? [] : parts.slice(1).flatMap(partPaths),
       fields,
       hashes: only ? base.hashes : parts.map((p) => p.hashes).join(''),
+      hashBytes: only ? base.hashBytes : Buffer.concat(parts.map((p) => p.hashBytes)),
     },
     count - base.count,
     damaged,
@@ -439,6 +445,9 @@ export function loadStatCache(file: string): StatCache {
  * parent directory. Returns how many records were written.
  */
 export function saveStatCache(file: string, records: readonly StatCacheRecord[]): number {
+  records = [...records].sort((a, b) =>
+    compareRanges(a.path, 0, a.path.length, b.path, 0, b.path.length),
+  );
   const fields = new Float64Array(records.length * FIELDS);
   let o = 0;
   for (const r of records) {
@@ -458,7 +467,8 @@ export function saveStatCache(file: string, records: readonly StatCacheRecord[])
 
 /**
  * {@link saveStatCache} for records held as columns: `paths[i]` and `hashes[i]` with the stat data
- * at `fields[5i..5i+4]` (size, mtime, ctime, inode, dev).
+ * at `fields[5i..5i+4]` (size, mtime, ctime, inode, dev), paths in manifest order (a snapshot's
+ * walk order; see {@link StatCache} for why the order matters).
  */
 export function saveStatCacheColumns(
   file: string,

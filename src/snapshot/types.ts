@@ -43,6 +43,11 @@ export interface SnapshotStats {
   /** Worker threads used (0: all hashing was done in the main thread). */
   workers: number;
   cache: StatCacheStatus;
+  /**
+   * How the tree was listed: `replayed` from the tree cache (no directory or ignore file changed
+   * since the last walk, see ./tree-cache.ts), or `walked`.
+   */
+  tree: 'replayed' | 'walked';
   ms: number;
   /** Where the time went, in ms: a diagnostic, not a stable interface. */
   phases: { loadCache: number; walk: number; hash: number; manifest: number; saveCache: number };

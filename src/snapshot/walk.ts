@@ -20,6 +20,7 @@ import { FetchmlError } from '../core/errors.ts';
 import type { IgnoreLevel } from './ignore.ts';
 import { isIgnored, pushLevel } from './ignore.ts';
 import { comparePaths } from './manifest.ts';
+import type { TreeRecorder } from './tree-cache.ts';
 
 /** What the walk reports, one callback per kind of finding. */
 export interface WalkSink {
@@ -106,12 +107,15 @@ interface Frame {
 
 /**
  * Walks `root` (an absolute, real directory path). `excluded` holds root-relative paths that are
- * never included (the tool's own state). `.git` entries are always left out.
+ * never included (the tool's own state). `.git` entries are always left out. With `recorder`,
+ * each directory read and ignore file read is reported with its stat data, taken before the read
+ * (see ./tree-cache.ts).
  */
 export async function walkTree(
   root: string,
   excluded: ReadonlySet<string>,
   sink: WalkSink,
+  recorder: TreeRecorder | null = null,
 ): Promise<void> {
   const stack: Frame[] = [];
   // Directories that hold an excluded path: only their entries need the (string-hashing) test.
@@ -120,18 +124,24 @@ export async function walkTree(
   const open = (rel: string, abs: string, parent: IgnoreLevel | null): Frame | null => {
     let dirents: Dirent[];
     try {
+      const st = recorder ? lstatSync(abs) : null;
       dirents = readdirSync(abs, { withFileTypes: true });
+      if (st) recorder?.dir(rel, st);
     } catch (err) {
       if ((err as { code?: string }).code === 'ENOENT') return null;
       throw readFailure(rel || '.', err);
     }
     let gitText: string | null = null;
     let mlText: string | null = null;
+    const readRules = (name: string): string => {
+      const st = recorder ? lstatSync(`${abs}/${name}`) : null;
+      const text = readFileSync(`${abs}/${name}`, 'utf8');
+      if (st) recorder?.ignoreFile(rel === '' ? name : `${rel}/${name}`, st);
+      return text;
+    };
     for (const d of dirents) {
-      if (d.name === '.gitignore' && d.isFile())
-        gitText = readFileSync(`${abs}/.gitignore`, 'utf8');
-      else if (d.name === '.mlignore' && d.isFile())
-        mlText = readFileSync(`${abs}/.mlignore`, 'utf8');
+      if (d.name === '.gitignore' && d.isFile()) gitText = readRules('.gitignore');
+      else if (d.name === '.mlignore' && d.isFile()) mlText = readRules('.mlignore');
     }
     const level =
       gitText === null && mlText === null ? parent : pushLevel(parent, rel, gitText, mlText);
