@@ -4,7 +4,20 @@ import { main } from './main.ts';
 import { packageVersion } from './shared/program.ts';
 import { testIo } from './shared/test-io.ts';
 
-const COMMANDS = ['init', 'login', 'sync', 'queue', 'status', 'logs', 'cancel', 'info', 'whoami'];
+const COMMANDS = [
+  'init',
+  'login',
+  'sync',
+  'queue',
+  'status',
+  'logs',
+  'cancel',
+  'info',
+  'whoami',
+  'explain',
+  'validate',
+  'compare',
+];
 
 describe('ml', () => {
   it('--help exits 0 and lists every command', async () => {

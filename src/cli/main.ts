@@ -9,7 +9,9 @@
 import type { Command } from 'commander';
 
 import { registerCancel } from './commands/cancel.ts';
+import { registerCompare } from './commands/compare.ts';
 import { registerCompletion } from './commands/completion.ts';
+import { registerExplain } from './commands/explain.ts';
 import { registerInfo } from './commands/info.ts';
 import { registerInit } from './commands/init.ts';
 import { registerLogin } from './commands/login.ts';
@@ -17,6 +19,7 @@ import { registerLogs } from './commands/logs.ts';
 import { registerQueue } from './commands/queue.ts';
 import { registerStatus } from './commands/status.ts';
 import { registerSync } from './commands/sync.ts';
+import { registerValidate } from './commands/validate.ts';
 import { registerWhoami } from './commands/whoami.ts';
 import { defaultClientFactory, defaultLightClientFactory } from './shared/connect.ts';
 import { createCliContext, type CliContext } from './shared/context.ts';
@@ -41,6 +44,9 @@ const COMMANDS: ReadonlyArray<(program: Command, ctx: CliContext) => void> = [
   registerLogs,
   registerCancel,
   registerInfo,
+  registerExplain,
+  registerValidate,
+  registerCompare,
   registerWhoami,
   registerCompletion,
 ];

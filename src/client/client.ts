@@ -30,6 +30,9 @@ import type {
   TaskListQuery,
   WsServerMessage,
 } from '../core/schemas/api.ts';
+import { CompareResponse } from '../core/schemas/compare.ts';
+import { PlanResponse } from '../core/schemas/api.ts';
+import type { PlanRequest } from '../core/schemas/api.ts';
 import { RunManifest } from '../core/schemas/manifest.ts';
 import { Task } from '../core/schemas/task.ts';
 import { TreeManifest } from '../core/schemas/tree.ts';
@@ -193,6 +196,14 @@ export function createClient(options: ClientOptions) {
       call(http, LogRangeResponse, 'GET', `/v1/tasks/${id(taskId)}/logs`, { query: range }),
     getManifest: (taskId: string) =>
       call(http, RunManifest, 'GET', `/v1/tasks/${id(taskId)}/manifest`),
+    /** The plan and preflight of a submission, without queueing (`ml explain`, `ml validate`). */
+    planTask: (request: PlanRequest) =>
+      call(http, PlanResponse, 'POST', '/v1/plan', { body: request }),
+    /** Two runs side by side (`ml compare`); `diff`: unified diffs of changed text files. */
+    compare: (a: string, b: string, opts: { diff?: boolean } = {}) =>
+      call(http, CompareResponse, 'GET', '/v1/compare', {
+        query: { a, b, ...(opts.diff ? { diff: 'true' } : {}) },
+      }),
     listArtifacts: (taskId: string) =>
       call(http, ArtifactListResponse, 'GET', `/v1/tasks/${id(taskId)}/artifacts`),
     /** Streams an artifact's bytes (the server names its sha256 in `x-fetchml-sha256`). */

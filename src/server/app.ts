@@ -41,6 +41,7 @@ import { taskFiles } from './paths.ts';
 import { startReaper } from './reaper.ts';
 import { blobRoutes } from './routes/blobs.ts';
 import { commitRoutes } from './routes/commits.ts';
+import { compareRoutes } from './routes/compare.ts';
 import { datasetRoutes } from './routes/datasets.ts';
 import { fileRoutes } from './routes/files.ts';
 import { planRoutes } from './routes/plan.ts';
@@ -167,6 +168,7 @@ export async function createServer(
   taskRoutes(app, ctx);
   fileRoutes(app, ctx);
   planRoutes(app, ctx);
+  compareRoutes(app, ctx);
   datasetRoutes(app, ctx);
   provenanceRoutes(app, ctx);
   userRoutes(app, keys);

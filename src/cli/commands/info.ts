@@ -1,14 +1,17 @@
 /**
  * @module cli/commands/info
  * `ml info <task>`: the run manifest (`run_manifest.json`, the provenance record the worker
- * writes) as a human summary — status, commit, plan sha, trust, times, exit, resources, worker and
- * runtime, warnings, metrics, artifacts — or as stored with `--json`. A task that has not started
+ * writes) as a human summary — status, commit, plan sha, policy and trust, experiment and deps
+ * manifest shas, datasets with checksums, image and digest, times, exit, resources, worker and
+ * runtime, environment, warnings, final metrics, artifacts, and whether the record is complete
+ * (core/manifest-checks, as `ml validate --task` checks it) — or as stored with `--json`. A task that has not started
  * has no manifest yet: the human view then shows the task record and says so; `--json` fails with
  * ML_ERR_MANIFEST_NOT_FOUND, so scripts always get a manifest or an error.
  */
 import type { Command } from 'commander';
 
 import { isFetchmlError } from '../../core/errors.ts';
+import { manifestProblems } from '../../core/manifest-checks.ts';
 import type { RunManifest } from '../../core/schemas/manifest.ts';
 import type { Task } from '../../core/schemas/task.ts';
 import { formatBytes } from '../../core/units.ts';
@@ -30,6 +33,13 @@ function duration(start: string | null, end: string | null, now: number): string
   return ms === null ? '-' : formatDuration(ms) + (end ? '' : ' (so far)');
 }
 
+/** Whether the manifest is complete (`ml validate --task` lists each problem). */
+function recordLine(m: RunManifest): string {
+  const problems = manifestProblems(m);
+  if (problems.length === 0) return 'complete';
+  return `${problems.length} problem${problems.length === 1 ? '' : 's'}: ${problems.join('; ')} (ml validate --task ${m.task_id})`;
+}
+
 /** The human summary of a run manifest. */
 export function formatManifest(m: RunManifest, now: number): string {
   const l = m.lifecycle;
@@ -42,6 +52,7 @@ export function formatManifest(m: RunManifest, now: number): string {
     ...(m.error ? [['reason', `${m.error.message} (${m.error.code})`] as [string, string]] : []),
     ['commit', m.commit_id],
     ['plan', `${m.plan_sha256} (${m.repro_policy}, trust ${m.trust_level})`],
+    ['experiment', `fetchml.yaml sha256 ${m.experiment_manifest_sha256}`],
     ['command', [...m.plan.command, ...m.plan.args].join(' ')],
     ['queued', l.queued_at],
     ['started', l.started_at ?? '-'],
@@ -64,15 +75,30 @@ export function formatManifest(m: RunManifest, now: number): string {
       'datasets',
       m.datasets.length === 0
         ? '-'
-        : m.datasets.map((d) => `${d.name}${d.verified ? ' (verified)' : ''}`).join(', '),
+        : m.datasets
+            .map(
+              (d) =>
+                `${d.name} ${d.checksum ?? '(no checksum)'}${d.verified ? ' (verified)' : ' (not verified)'}`,
+            )
+            .join(', '),
     ],
+    [
+      'environment',
+      Object.keys(m.environment).length === 0
+        ? '-'
+        : Object.entries(m.environment)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(' '),
+    ],
+    ['record', recordLine(m)],
   ]);
   for (const w of m.warnings) out += `warning: ${w}\n`;
   const metrics = Object.entries(m.metrics);
-  if (metrics.length > 0) {
-    out += '\nmetrics:\n';
-    out += kv(metrics.map(([k, v]) => [`  ${k}`, formatCell(v)]));
-  }
+  out += '\nmetrics (final values):\n';
+  out +=
+    metrics.length > 0
+      ? kv(metrics.map(([k, v]) => [`  ${k}`, formatCell(v)]))
+      : '  none (a run writes JSON lines to $FETCHML_METRICS, e.g. {"step": 1, "loss": 0.3})\n';
   out += `\nartifacts (${m.artifacts.length}):\n`;
   out +=
     m.artifacts.length === 0
@@ -93,7 +119,16 @@ export function formatTaskOnly(t: Task, now: number): string {
       ...(t.error ? [['reason', `${t.error.message} (${t.error.code})`] as [string, string]] : []),
       ['commit', t.commit_id],
       ['plan', `${t.plan_sha256} (${t.repro_policy}, trust ${t.trust_level})`],
+      ['experiment', `fetchml.yaml sha256 ${t.plan.experiment_manifest_sha256}`],
       ['command', [...t.plan.command, ...t.plan.args].join(' ')],
+      ['deps', t.plan.deps ? `${t.plan.deps.name} ${t.plan.deps.sha256}` : '-'],
+      [
+        'datasets',
+        t.plan.datasets.length === 0
+          ? '-'
+          : t.plan.datasets.map((d) => `${d.name} ${d.checksum ?? '(no checksum)'}`).join(', '),
+      ],
+      ['image', t.plan.image.base ?? '-'],
       ['priority', String(t.priority)],
       [
         'resources',

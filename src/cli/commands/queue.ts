@@ -20,7 +20,7 @@ import { shortId } from '../shared/format.ts';
 import { writeJson } from '../shared/output.ts';
 import { examples } from '../shared/program.ts';
 import { loadSpec, requireProjectRoot } from '../shared/project.ts';
-import { durationFlag, intFlag, positiveFlag, sizeFlag } from './flags.ts';
+import { choiceFlag, durationFlag, intFlag, positiveFlag, sizeFlag } from './flags.ts';
 import { describeSync, syncProject } from './sync.ts';
 
 /** Options of {@link runQueue}. */
@@ -33,6 +33,8 @@ export interface QueueOptions {
   /** Seconds. */
   timeout?: number;
   name?: string;
+  /** `relaxed` queues despite failing preflight checks, at a lower trust level. */
+  reproPolicy?: 'strict' | 'relaxed';
   follow?: boolean;
   json?: boolean;
   server?: string;
@@ -40,7 +42,11 @@ export interface QueueOptions {
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
-/** The CreateTaskRequest for a commit, spec, flags and extra args. */
+/**
+ * The CreateTaskRequest for a commit, spec, flags and extra args. `ml explain` and `ml validate`
+ * send the same request (less the queueing fields) to POST /v1/plan, so they show exactly what
+ * `ml queue` with the same flags would submit.
+ */
 export function buildTaskRequest(
   commitId: string,
   spec: CreateTaskRequest['spec'],
@@ -59,6 +65,7 @@ export function buildTaskRequest(
     ...(opts.priority !== undefined ? { priority: opts.priority } : {}),
     ...(Object.keys(resources).length > 0 ? { resources } : {}),
     ...(opts.timeout !== undefined ? { timeout_s: opts.timeout } : {}),
+    ...(opts.reproPolicy !== undefined ? { repro_policy: opts.reproPolicy } : {}),
   };
 }
 
@@ -125,6 +132,11 @@ export function registerQueue(program: Command, ctx: CliContext): void {
     .option('--gpus <n>', 'GPUs for this run (overrides resources.gpus)', intFlag(0, 64))
     .option('--timeout <duration>', 'stop the run after this long, e.g. 90s, 30m, 2h', durationFlag)
     .option('--name <name>', 'task name (default: the spec name)')
+    .option(
+      '--repro-policy <policy>',
+      'strict (default: failing preflight checks block) or relaxed (queue anyway, lower trust level)',
+      choiceFlag(['strict', 'relaxed'] as const),
+    )
     .option('-f, --follow', 'then follow its log like `ml logs -f` and exit with its exit code')
     .addHelpText(
       'after',
@@ -133,6 +145,7 @@ export function registerQueue(program: Command, ctx: CliContext): void {
         'ml queue --priority 10 --gpus 1 --memory 16g -- --lr 0.01 --epochs 5',
         'ml queue --follow',
         'id=$(ml queue --timeout 2h)',
+        'ml explain            # the plan and preflight checks, without queueing',
       ),
     )
     .action(async (args: string[], opts: QueueOptions, cmd: Command) => {
