@@ -9,26 +9,22 @@
 import type { Command } from 'commander';
 
 import { registerCancel } from './commands/cancel.ts';
-import { registerCompare } from './commands/compare.ts';
 import { registerCompletion } from './commands/completion.ts';
-import { registerExplain } from './commands/explain.ts';
+import { registerData } from './commands/data.ts';
+import { registerExport } from './commands/export.ts';
+import { registerImport } from './commands/import.ts';
 import { registerInfo } from './commands/info.ts';
 import { registerInit } from './commands/init.ts';
 import { registerLogin } from './commands/login.ts';
 import { registerLogs } from './commands/logs.ts';
 import { registerQueue } from './commands/queue.ts';
+import { registerReproduce } from './commands/reproduce.ts';
 import { registerStatus } from './commands/status.ts';
 import { registerSync } from './commands/sync.ts';
-import { registerValidate } from './commands/validate.ts';
 import { registerWhoami } from './commands/whoami.ts';
 import { defaultClientFactory, defaultLightClientFactory } from './shared/connect.ts';
 import { createCliContext, type CliContext } from './shared/context.ts';
-import type {
-  ClientFactory,
-  ClientTarget,
-  LightClient,
-  MlGlobalOptions,
-} from './shared/deps.ts';
+import type { ClientFactory, ClientTarget, LightClient, MlGlobalOptions } from './shared/deps.ts';
 import { processIo } from './shared/output.ts';
 import type { ProgramIo } from './shared/output.ts';
 import { createProgram, examples, runProgram } from './shared/program.ts';
@@ -44,9 +40,10 @@ const COMMANDS: ReadonlyArray<(program: Command, ctx: CliContext) => void> = [
   registerLogs,
   registerCancel,
   registerInfo,
-  registerExplain,
-  registerValidate,
-  registerCompare,
+  registerData,
+  registerReproduce,
+  registerExport,
+  registerImport,
   registerWhoami,
   registerCompletion,
 ];

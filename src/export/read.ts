@@ -26,25 +26,11 @@ import { extract as tarExtract } from 'tar-stream';
 import { FetchmlError, isFetchmlError } from '../core/errors.ts';
 import { relativePathProblem } from '../core/paths.ts';
 import { formatBytes } from '../core/units.ts';
+import { DEFAULT_ARCHIVE_LIMITS } from './limits.ts';
+import type { ArchiveLimits } from './limits.ts';
 
-/** Caps that stop a hostile or runaway archive. */
-export interface ArchiveLimits {
-  /** Total bytes of member content. @default 64 GiB */
-  maxBytes: number;
-  /** Members (directory entries included). @default 1,000,000 */
-  maxMembers: number;
-  /** Uncompressed / compressed bytes, checked once past {@link ratioFloorBytes}. @default 200 */
-  maxRatio: number;
-  /** Uncompressed bytes below which the ratio is not checked. @default 16 MiB */
-  ratioFloorBytes: number;
-}
-
-export const DEFAULT_ARCHIVE_LIMITS: ArchiveLimits = {
-  maxBytes: 64 * 1024 ** 3,
-  maxMembers: 1_000_000,
-  maxRatio: 200,
-  ratioFloorBytes: 16 * 1024 ** 2,
-};
+export { DEFAULT_ARCHIVE_LIMITS };
+export type { ArchiveLimits };
 
 /** A member's header, after the checks. */
 export interface MemberHeader {

@@ -109,7 +109,7 @@ describe('POST /v1/imports', () => {
     );
     const record = JSON.parse(
       await readFile(join(t.home, 'experiments', task.id, 'imported.json'), 'utf8'),
-    );
+    ) as Record<string, unknown>;
     expect(record).toMatchObject({
       export_sha256: exportSha,
       imported_by: 'ana',

@@ -128,7 +128,12 @@ export async function verifyTask(ctx: RouteContext, task: Task): Promise<TaskVer
         note: `v${version.version} ${d.checksum}: ${check.checked_files} files re-hashed`,
       });
     } else {
-      fail('dataset', name, `v${version.version} ${d.checksum}: ${check.problems.length} problems`);
+      const n = check.problems.length;
+      fail(
+        'dataset',
+        name,
+        `v${version.version} ${d.checksum}: ${n} file${n === 1 ? '' : 's'} changed or missing`,
+      );
       items.push(...check.problems);
     }
   }

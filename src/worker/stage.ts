@@ -167,7 +167,8 @@ async function stageDataset(
       );
     }
     if (isFetchmlError(err, 'ML_ERR_BLOB_HASH_MISMATCH')) {
-      throw corrupt(ref.name, String(err.details?.['path'] ?? '?'), err.message, err);
+      const path = err.details?.['path'];
+      throw corrupt(ref.name, typeof path === 'string' ? path : '?', err.message, err);
     }
     const message = err instanceof Error ? err.message : String(err);
     throw new FetchmlError(
