@@ -237,7 +237,8 @@ export function registerStatus(program: Command, ctx: CliContext): void {
         '\nThe table shows running tasks first, then failures of the last 24 hours, then queued\n' +
         'tasks in the order workers will take them, then the most recent others.\n' +
         'Wait reasons: ready, no_live_worker, workers_draining, labels_unmatched, too_large,\n' +
-        'workers_busy, higher_priority_ahead, earlier_task_ahead (docs/cli.md#ml-status).\n' +
+        'image_unavailable, workers_busy, higher_priority_ahead, earlier_task_ahead\n' +
+        '(docs/cli.md#ml-status).\n' +
         '--json is a stable API: its schema is docs/status.schema.json.\n',
     )
     .action(async (opts: StatusOptions, cmd: Command) => {
