@@ -17,6 +17,7 @@ import { registerInfo } from './commands/info.ts';
 import { registerInit } from './commands/init.ts';
 import { registerLogin } from './commands/login.ts';
 import { registerLogs } from './commands/logs.ts';
+import { registerMonitor } from './commands/monitor.ts';
 import { registerQueue } from './commands/queue.ts';
 import { registerReproduce } from './commands/reproduce.ts';
 import { registerStatus } from './commands/status.ts';
@@ -38,6 +39,7 @@ const COMMANDS: ReadonlyArray<(program: Command, ctx: CliContext) => void> = [
   registerQueue,
   registerStatus,
   registerLogs,
+  registerMonitor,
   registerCancel,
   registerInfo,
   registerData,
