@@ -9,6 +9,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 import { FetchmlError } from '../core/errors.ts';
+import { redactDeep } from '../core/secrets.ts';
 
 const FASTIFY_CODES: Record<string, (err: FastifyError) => FetchmlError> = {
   FST_ERR_CTP_BODY_TOO_LARGE: () =>
@@ -50,7 +51,11 @@ export function toResponseError(err: unknown): FetchmlError {
 /** Sends `err` in the wire shape. */
 export function sendError(reply: FastifyReply, err: FetchmlError): FastifyReply {
   if (err.code === 'ML_ERR_UNAUTHORIZED') reply.header('www-authenticate', 'Bearer');
-  return reply.code(err.status).type('application/json; charset=utf-8').send(err.toJSON());
+  // A key pasted into a URL or a field must not be echoed back (core/secrets).
+  return reply
+    .code(err.status)
+    .type('application/json; charset=utf-8')
+    .send(redactDeep(err.toJSON()));
 }
 
 /** Installs the error and not-found handlers on `app`. */

@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import type { Logger } from 'pino';
 
+import { redactSecrets } from '../core/secrets.ts';
 import { openRotatingFile } from './logging-file.ts';
 import type { RotatingFile } from './logging-file.ts';
 
@@ -125,7 +126,7 @@ export function installAccessLog(app: FastifyInstance, access: Logger): void {
     const line: AccessLine = {
       req_id: request.id,
       method: request.method,
-      ...(route === undefined ? { path: request.url.split('?')[0] } : { route }),
+      ...(route === undefined ? { path: redactSecrets(request.url.split('?')[0]!) } : { route }),
       status: reply.statusCode,
       ms: Math.round(reply.elapsedTime * 100) / 100,
       ip: request.ip,

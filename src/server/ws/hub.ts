@@ -32,6 +32,7 @@ import type { WsServerMessage } from '../../core/schemas/api.ts';
 import { formatIssues } from '../../core/schemas/common.ts';
 import { isId } from '../../core/ids.ts';
 import { LIMITS } from '../../core/limits.ts';
+import { redactSecrets } from '../../core/secrets.ts';
 import { jsonDepth, tooDeep } from '../limits.ts';
 import type { RouteContext } from '../context.ts';
 import { mayAccess, scopeOf } from '../ownership.ts';
@@ -85,7 +86,11 @@ function sender(socket: WebSocket) {
   return (message: WsServerMessage): Promise<void> =>
     new Promise((resolve) => {
       if (socket.readyState !== socket.OPEN) return resolve();
-      socket.send(JSON.stringify(message), () => resolve());
+      const out =
+        message.type === 'error'
+          ? { ...message, message: redactSecrets(message.message) }
+          : message;
+      socket.send(JSON.stringify(out), () => resolve());
     });
 }
 
