@@ -10,6 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { canonicalSha256, sha256Hex } from '../core/hash.ts';
 import { taskFiles } from '../core/layout.ts';
+import { manifestChecks } from '../core/manifest-checks.ts';
 import { RunManifest } from '../core/schemas/manifest.ts';
 import type { TreeManifest } from '../core/schemas/tree.ts';
 import type { Runtime } from '../runtime/index.ts';
@@ -150,8 +151,12 @@ describe('a dataset that does not verify fails the task before the job runs', ()
     const latest = await addDataset('mnist', { 'train.csv': TRAIN });
     const done = await run(runtime, 'cat "$FETCHML_DATA/mnist/train.csv"\n', [{ name: 'mnist' }]);
     expect(done.status).toBe('completed');
-    expect((await readManifest(done.id)).datasets).toEqual([
-      { name: 'mnist', checksum: latest, verified: true },
+    const m = await readManifest(done.id);
+    expect(m.datasets).toEqual([{ name: 'mnist', checksum: latest, verified: true }]);
+    // The plan named no checksum: the one staged is not a disagreement with it.
+    expect(manifestChecks(m).filter((c) => c.name.startsWith('datasets'))).toEqual([
+      { name: 'datasets recorded with checksums', ok: true, blocking: true },
+      { name: 'datasets verified at staging', ok: true, blocking: false },
     ]);
     expect(await readLog(done.id)).toContain('x,y\n1,2');
   });
