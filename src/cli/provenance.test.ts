@@ -288,7 +288,8 @@ describe('runs: validate --task, info, compare', () => {
     expect(r.out).toContain('  M train.py');
     expect(r.out).not.toContain('@@');
     expect(r.out).toMatch(/ {2}args\s+--lr 0\.1\s+--lr 0\.2\s+\*/);
-    expect(r.out).toContain('dependencies: same (2 values)');
+    expect(r.out).toContain('same: dependencies (2), image (2), resources (6), worker (4)');
+    expect(r.out).toContain('none on either side: datasets, environment');
     expect(r.out).toMatch(/ {2}loss\s+0\.3333\s+0\.1667\s+-0\.1666/);
 
     const diffed = await ml(['compare', a, b, '--diff'], p);

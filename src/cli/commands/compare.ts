@@ -57,24 +57,31 @@ export function formatCompare(r: CompareResponse, opts: { all?: boolean } = {}):
     for (const f of r.code.files) if (f.diff) out += `\n${f.diff}`;
   }
 
-  // Sections in the server's order: run, dependencies, datasets, image, resources, worker, environment.
+  // Sections in the server's order: run, dependencies, datasets, image, resources, worker,
+  // environment. Those that agree entirely (or are empty on both sides) share one line.
+  const same: string[] = [];
+  const empty: string[] = [];
   for (const [section, rows] of Object.entries(r.sections)) {
-    const shown = opts.all ? rows : rows.filter((x) => !x.same);
-    const same = rows.length - rows.filter((x) => !x.same).length;
+    const differ = rows.filter((x) => !x.same);
     if (rows.length === 0) {
-      out += `\n${section}: none on either side\n`;
+      empty.push(section);
+      if (!opts.all) continue;
+    } else if (differ.length === 0 && !opts.all) {
+      same.push(`${section} (${rows.length})`);
       continue;
     }
-    if (shown.length === 0) {
-      out += `\n${section}: same (${same} ${same === 1 ? 'value' : 'values'})\n`;
-      continue;
-    }
-    out += `\n${section}:${shown.length === rows.length ? '' : ` ${same} same, these differ:`}\n`;
+    if (rows.length === 0) continue;
+    const shown = opts.all ? rows : differ;
+    const agree = rows.length - differ.length;
+    out += `\n${section}:${shown.length === rows.length ? '' : ` ${agree} same, these differ:`}\n`;
     out += formatTable(
       ['  KEY', 'A', 'B', ''],
       shown.map((x) => [`  ${x.key}`, cell(x.a), cell(x.b), x.same ? '' : '*']),
     );
   }
+  if (same.length > 0) out += `\nsame: ${same.join(', ')}\n`;
+  if (empty.length > 0)
+    out += `${same.length > 0 ? '' : '\n'}none on either side: ${empty.join(', ')}\n`;
 
   out += '\nmetrics (final values):';
   if (r.metrics.length === 0) out += ' none on either side\n';
