@@ -84,6 +84,8 @@ describe.skipIf(!sandboxOk)('worker (sandbox runtime)', () => {
           'cat data.txt',
           'if echo x > data.txt 2>/dev/null; then echo "src writable"; else echo "src read-only"; fi',
           'echo "{\\"loss\\": 0.1}" > "$FETCHML_OUTPUT/metrics.json"',
+          'echo "{\\"step\\": 1, \\"acc\\": 0.5}" >> "$FETCHML_METRICS"',
+          'echo "metrics at $FETCHML_METRICS"',
           'pwd',
           '',
         ].join('\n'),
@@ -104,8 +106,10 @@ describe.skipIf(!sandboxOk)('worker (sandbox runtime)', () => {
     );
     expect(lifecycleProblems(m)).toEqual([]);
     expect(m.worker.runtime).toBe('sandbox');
-    expect(m.metrics).toEqual({ loss: 0.1 });
-    expect(m.artifacts.map((a) => a.path)).toEqual(['metrics.json']);
+    // $FETCHML_METRICS is inside the output mount, so the sandboxed job can write it.
+    expect(log).toContain('metrics at /work/output/metrics.jsonl\n');
+    expect(m.metrics).toEqual({ acc: 0.5, loss: 0.1 });
+    expect(m.artifacts.map((a) => a.path)).toEqual(['metrics.json', 'metrics.jsonl']);
   });
 
   it('cancels a sandboxed job', async () => {
