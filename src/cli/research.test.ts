@@ -331,13 +331,24 @@ describe('export and import between base dirs', () => {
     expect(again.out).toContain('0 blobs uploaded');
 
     // The imported run verifies on its new server, and re-exports to the same files.
-    const verify = await mlJson<{ verify: { ok: boolean } }>(
-      ['reproduce', logregTask, '--verify'],
-      {
-        env: envB,
-      },
+    const verify = await mlJson<ReproduceResult>(['reproduce', logregTask, '--verify'], {
+      env: envB,
+    });
+    expect(verify.verify?.ok).toBe(true);
+    // No worker on B: the reproduction stays queued, and has nothing recorded to reproduce.
+    const queued = await ml(['reproduce', verify.reproduction.id], { env: envB });
+    expect(queued.code).toBe(1);
+    expect(queued.err).toContain(
+      `task ${verify.reproduction.id} has no run manifest (it has not run yet): there are no recorded inputs to reproduce`,
     );
-    expect(verify.verify.ok).toBe(true);
+    // The export cannot be imported where the task ran.
+    const home = await ml(['import', archive]);
+    expect(home.code).toBe(1);
+    expect(home.err).toContain(
+      `task ${logregTask} already exists on this server (it ran here: nothing to import)`,
+    );
+    const none = await ml(['import', join(dir, 'nope.tar.gz')], { env: envB });
+    expect(none.err).toContain('nope.tar.gz: no such file');
     const re = await mlJson<ArchiveSummary>(['export', logregTask, '-o', join(dir, 'from-b.tar')], {
       env: envB,
     });

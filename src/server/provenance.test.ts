@@ -17,7 +17,7 @@ import { TreeManifest } from '../core/schemas/tree.ts';
 import { validExportFiles } from '../export/test-fixture.ts';
 import { verifyExport } from '../export/verify.ts';
 import { generateApiKey, hashApiKey } from './auth/api-keys.ts';
-import { errorOf, startTestServer } from './test-helpers.ts';
+import { errorOf, sampleProject, sampleSpec, startTestServer } from './test-helpers.ts';
 import type { TestServer } from './test-helpers.ts';
 
 let t: TestServer;
@@ -173,6 +173,21 @@ describe('verify and export', () => {
   });
 
   it('export of a task that never ran is refused; of an unknown task, not found', async () => {
+    const project = sampleProject();
+    await t.deps.blobs.put(project.data, project.sha);
+    await t.deps.store.putCommit(project.commitId, project.manifest);
+    const queued = await post('/v1/tasks', { commit_id: project.commitId, spec: sampleSpec });
+    const id = queued.json<{ id: string }>().id;
+    const early = await t.server.app.inject({
+      method: 'GET',
+      url: `/v1/tasks/${id}/export`,
+      headers: ana,
+    });
+    expect(early.statusCode).toBe(409);
+    expect(errorOf(early)).toMatchObject({
+      code: 'ML_ERR_TASK_STATE',
+      message: `task ${id} is queued: export it once it has finished`,
+    });
     const none = await t.server.app.inject({
       method: 'GET',
       url: '/v1/tasks/task_01JD3Q3Z4X6V00000000000009/export',
