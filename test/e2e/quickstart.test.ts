@@ -44,10 +44,17 @@ describe('quickstart', () => {
       status: string;
       lifecycle: { exit_code: number | null };
       artifacts: { path: string }[];
+      metrics: Record<string, number>;
+      trust_level: string;
     }>(sb, ['info', taskId!]);
     expect(info.status).toBe('completed');
     expect(info.lifecycle.exit_code).toBe(0);
     expect(info.artifacts.map((a) => a.path)).toContain('model.json');
+    // The example logs its metrics with fetchml_metrics.py; its requirements.txt passes the
+    // strict preflight, and without an image the run is `pinned`.
+    expect(Object.keys(info.metrics)).toEqual(['accuracy', 'loss']);
+    expect(info.artifacts.map((a) => a.path)).toContain('metrics.jsonl');
+    expect(info.trust_level).toBe('pinned');
 
     const logs = await ml(sb, ['logs', taskId!]);
     expect(logs.code, logs.stderr).toBe(0);
