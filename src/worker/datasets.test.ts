@@ -67,7 +67,11 @@ const readManifest = async (id: string) =>
   RunManifest.parse(JSON.parse(await readFile(taskFiles(b.home).manifestPath(id), 'utf8')));
 const readLog = (id: string) => readFile(taskFiles(b.home).logPath(id), 'utf8');
 
-async function run(runtime: Runtime, script: string, datasets: object[]) {
+async function run(
+  runtime: Runtime,
+  script: string,
+  datasets: Array<{ name: string; checksum?: string }>,
+) {
   const task = await submitProject(b, {
     files: { 'run.sh': script },
     spec: { name: 'data', command: 'sh run.sh', deps: 'none', datasets },
