@@ -67,7 +67,11 @@ describe('POST /v1/plan', () => {
     const spec = { name: 'demo', command: 'python3 train.py', datasets: [{ name: 'mnist' }] };
     const res = await post('/v1/plan', { spec, commit_id: project.commitId });
     const plan = res.json<PlanResponse>();
-    expect(plan.blocked_by).toEqual(['deps manifest present', 'datasets pinned by checksum']);
+    expect(plan.blocked_by).toEqual([
+      'deps manifest present',
+      'datasets pinned by checksum',
+      'datasets in the catalog',
+    ]);
     expect(plan.trust_level).toBe('unverified');
     const deps = plan.checks.find((c) => c.name === 'deps manifest present');
     expect(deps?.message).toContain('no dependency manifest: add one to the project root');
@@ -124,6 +128,26 @@ describe('POST /v1/plan', () => {
     expect(await taskCount()).toBe(before);
     const fits = await post('/v1/plan', { ...body, resources: { cpus: 4 } });
     expect(fits.json<PlanResponse>().blocked_by).toEqual([]);
+  });
+
+  it('shows the catalog check POST /v1/tasks refuses an unknown dataset with', async () => {
+    const before = await taskCount();
+    const spec = {
+      ...sampleSpec,
+      datasets: [{ name: 'mnist', checksum: `sha256:${'a'.repeat(64)}` }],
+    };
+    for (const repro_policy of ['strict', 'relaxed'] as const) {
+      const plan = (
+        await post('/v1/plan', { spec, commit_id: project.commitId, repro_policy })
+      ).json<PlanResponse>();
+      expect(plan.blocked_by).toEqual(['datasets in the catalog']);
+      expect(plan.checks.at(-1)?.message).toContain(
+        'dataset mnist is not in the catalog of this server: upload it with `ml data upload <dir> --name mnist`',
+      );
+    }
+    const refused = await post('/v1/tasks', { spec, commit_id: project.commitId });
+    expect(errorOf(refused).code).toBe('ML_ERR_DATASET_NOT_FOUND');
+    expect(await taskCount()).toBe(before);
   });
 
   it('refuses bad requests naming what is wrong', async () => {

@@ -6,20 +6,48 @@
  * what a submission of the same inputs would record (or be refused with).
  *
  * The caller names a stored commit, or sends the tree manifest itself: then nothing is uploaded
- * or stored (the commit id is the manifest's digest, the id `ml sync` would get). Permission:
+ * or stored (the commit id is the manifest's digest, the id `ml sync` would get). A plan naming
+ * datasets also gets the catalog check POST /v1/tasks refuses unknown datasets with. Permission:
  * `tasks:create` (it is a dry run of one).
  */
 import type { FastifyInstance } from 'fastify';
 
-import { FetchmlError } from '../../core/errors.ts';
+import { resolveDataset } from '../../data/catalog.ts';
+import type { DatasetRef } from '../../data/catalog.ts';
+import { FetchmlError, isFetchmlError } from '../../core/errors.ts';
 import { canonicalSha256 } from '../../core/hash.ts';
 import { blockingFailures, warmedTagFor } from '../../core/plan.ts';
+import type { PreflightCheck } from '../../core/plan.ts';
 import { PlanRequest } from '../../core/schemas/api.ts';
 import type { PlanResponse } from '../../core/schemas/api.ts';
 import type { RouteContext } from '../context.ts';
 import { planSubmission } from '../task-actions.ts';
 import { parseRequest } from '../validate.ts';
 import { assertNoHostilePaths } from './commits.ts';
+
+/**
+ * Whether every dataset the plan names is in the server's catalog (data/catalog, the check
+ * POST /v1/tasks refuses an unknown dataset with), as one check; null when the plan has none.
+ */
+async function catalogCheck(
+  ctx: RouteContext,
+  datasets: readonly DatasetRef[],
+): Promise<PreflightCheck | null> {
+  if (datasets.length === 0) return null;
+  const problems: string[] = [];
+  for (const ref of datasets) {
+    try {
+      await resolveDataset(ctx.store, ref);
+    } catch (err) {
+      if (!isFetchmlError(err, 'ML_ERR_DATASET_NOT_FOUND')) throw err;
+      problems.push(err.message);
+    }
+  }
+  const name = 'datasets in the catalog';
+  return problems.length === 0
+    ? { name, ok: true, blocking: true }
+    : { name, ok: false, blocking: true, message: problems.join('; ') };
+}
 
 export function planRoutes(app: FastifyInstance, ctx: RouteContext): void {
   app.post('/v1/plan', { config: { permission: 'tasks:create' } }, async (request) => {
@@ -44,14 +72,19 @@ export function planRoutes(app: FastifyInstance, ctx: RouteContext): void {
       stored = true;
     }
     const resolved = await planSubmission(ctx, { ...input, commit_id: commitId }, manifest);
+    const catalog = await catalogCheck(ctx, resolved.plan.datasets);
+    const checks = catalog ? [...resolved.checks, catalog] : resolved.checks;
+    const blocked = blockingFailures(resolved).map((c) => c.name);
+    // An unknown dataset refuses the submission under any policy (server/task-actions).
+    if (catalog && !catalog.ok) blocked.push(catalog.name);
     const out: PlanResponse = {
       commit_id: commitId,
       commit_stored: stored,
       plan: resolved.plan,
       plan_sha256: resolved.plan_sha256,
       trust_level: resolved.trust_level,
-      checks: resolved.checks,
-      blocked_by: blockingFailures(resolved).map((c) => c.name),
+      checks,
+      blocked_by: blocked,
       warmed_candidate: warmedTagFor(resolved.plan.image.base, resolved.plan.deps),
       warmed_exists: false,
     };
