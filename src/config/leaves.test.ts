@@ -31,7 +31,7 @@ describe('schema leaves', () => {
 
   it('knows the keys of each section', () => {
     expect(keysAt([])).toContain('server');
-    expect(keysAt(['server', 'tls'])).toEqual(['cert', 'key']);
+    expect(keysAt(['server', 'tls'])).toEqual(['cert', 'key', 'hostnames']);
     expect(keysAt(['nope'])).toEqual([]);
   });
 });

@@ -9,7 +9,12 @@ describe('loadConfig layering', () => {
     const cwd = tempDir();
     const { config, sources, file, warnings } = load(cwd);
     expect(config.home).toBe(join(cwd, 'data'));
-    expect(config.server).toEqual({ host: '127.0.0.1', port: 9101, tls: {}, body_limit_mb: 64 });
+    expect(config.server).toEqual({
+      host: '127.0.0.1',
+      port: 9101,
+      tls: { hostnames: [] },
+      body_limit_mb: 64,
+    });
     expect(config.store.sqlite_path).toBe(join(cwd, 'data', 'fetchml.db'));
     expect(config.blobs.root).toBe(join(cwd, 'data', 'objects'));
     expect(config.worker).toMatchObject({
@@ -51,7 +56,7 @@ describe('loadConfig layering', () => {
     const { sources } = load(tempDir());
     expect(Object.keys(sources)).toContain('blobs.s3.secret_access_key');
     expect(Object.keys(sources)).toContain('worker.memory_mb');
-    expect(Object.keys(sources)).toHaveLength(39);
+    expect(Object.keys(sources)).toHaveLength(42);
   });
 
   it('ignores flags whose value is undefined', () => {
@@ -172,6 +177,7 @@ describe('loadConfig file choice and paths', () => {
     expect(config.server.tls).toEqual({
       cert: join(cwd, 'etc', 'tls', 'c.pem'),
       key: '/abs/k.pem',
+      hostnames: [],
     });
     expect(config.blobs.root).toBe(join(cwd, 'blobs'));
     expect(config.store.sqlite_path).toBe(join(cwd, 'state', 'fetchml.db'));

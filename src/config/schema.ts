@@ -203,13 +203,23 @@ const Security = z
   })
   .prefault({});
 
-/** `logging`: the application log. */
+/** `logging`: the JSON logs under <home>/logs (app.log, access.log). */
 const Logging = z
   .strictObject({
     level: z
       .enum(['trace', 'debug', 'info', 'warn', 'error', 'silent'])
       .default('info')
-      .describe('Least severe level written. Default info.'),
+      .describe(
+        'Least severe level written to <home>/logs/app.log (access.log gets every request); silent turns both off. --log-level on up, server and worker. Default info.',
+      ),
+    max_size_mb: SizeMb.refine((mb) => mb > 0, 'must be more than 0')
+      .default(64)
+      .describe(
+        'Size at which app.log and access.log rotate (app.log becomes app.log.1, ...), in MiB (or a size such as 512m, 1g). Default 64.',
+      ),
+    keep: PositiveInt.default(5).describe(
+      'Rotated files kept per log (app.log.1 ... app.log.N); the oldest is deleted. Default 5.',
+    ),
   })
   .prefault({});
 

@@ -14,15 +14,21 @@ import { detectRuntime } from '../runtime/index.ts';
 import { detectGpus } from '../scheduler/gpus.ts';
 import type { Runtime } from '../runtime/types.ts';
 import { createServer, type FetchmlServer } from '../server/index.ts';
+import type { ServerLogs } from '../server/logging.ts';
 import { createWorker, type FetchmlWorker } from '../worker/index.ts';
 import { openBackends, type Backends } from './backends.ts';
+
+/** What the app log gets besides the line: its level and structured facts (task id, ...). */
+export type LogFields = Record<string, unknown> & { level?: 'info' | 'warn' | 'error' };
 
 export interface StartOptions {
   server: boolean;
   worker: boolean;
   version: string;
   /** Called with one line per notable event (startup banner, task outcomes, errors). */
-  log: (line: string) => void;
+  log: (line: string, fields?: LogFields) => void;
+  /** The JSON logs (`server/logging`): the server logs its errors there, and each request to access.log. */
+  logs?: ServerLogs;
 }
 
 export interface RunningServices {
@@ -39,14 +45,18 @@ export interface RunningServices {
 }
 
 /** The GPU indices this worker offers: the config list, none, or nvidia-smi's inventory. */
-async function gpuIndices(config: Config, log: (line: string) => void): Promise<number[]> {
+async function gpuIndices(config: Config, log: StartOptions['log']): Promise<number[]> {
   const inventory = await detectGpus(config.worker.gpus, { path: process.env['PATH'] });
   if (
     config.worker.gpus === 'auto' &&
     inventory.problem &&
     inventory.problem !== 'nvidia-smi not found'
   ) {
-    log(`warning: no GPUs offered: ${inventory.problem}`);
+    log(`warning: no GPUs offered: ${inventory.problem}`, {
+      level: 'warn',
+      event: 'gpus.unavailable',
+      problem: inventory.problem,
+    });
   }
   return inventory.indices;
 }
@@ -84,6 +94,7 @@ export async function startServices(
             ? {}
             : { reapIntervalMs: config.server.reap_interval_ms }),
           version: options.version,
+          ...(options.logs ? { logs: options.logs } : {}),
           security: {
             rolesFile: config.security.roles_file,
             ipAllowlist: config.security.ip_allowlist,
@@ -104,8 +115,12 @@ export async function startServices(
       });
       // Containers a crashed previous run of this worker left behind (same worker id).
       const stale = (await runtime.cleanupStale?.(workerId)) ?? [];
-      if (stale.length > 0)
-        options.log(`removed ${stale.length} stale containers: ${stale.join(', ')}`);
+      if (stale.length > 0) {
+        options.log(`removed ${stale.length} stale containers: ${stale.join(', ')}`, {
+          event: 'containers.stale_removed',
+          containers: stale,
+        });
+      }
       // A container runtime needs an image; tasks whose spec names none run on the host runtime.
       if (runtime.isolation === 'container') hostRuntime = await detectHostRuntime();
       const indices = await gpuIndices(config, options.log);
@@ -131,11 +146,23 @@ export async function startServices(
         { ...backends, runtime, ...(hostRuntime ? { hostRuntime } : {}) },
       );
       worker.on('task:claimed', (e) =>
-        options.log(`task ${e.task_id}: claimed (attempt ${e.attempt})`),
+        options.log(`task ${e.task_id}: claimed (attempt ${e.attempt})`, {
+          event: 'task.claimed',
+          task_id: e.task_id,
+          attempt: e.attempt,
+        }),
       );
       worker.on('task:finished', (e) =>
         options.log(
           `task ${e.task_id}: ${e.outcome}${e.exit_code === null ? '' : ` (exit ${e.exit_code})`}${e.error ? ` — ${e.error.message}` : ''}`,
+          {
+            level: e.outcome === 'failed' ? 'warn' : 'info',
+            event: 'task.finished',
+            task_id: e.task_id,
+            outcome: e.outcome,
+            exit_code: e.exit_code,
+            ...(e.error ? { error: e.error } : {}),
+          },
         ),
       );
       // Server and worker in one process (`fetchml up`): the worker's job starts feed /metrics.
@@ -148,6 +175,13 @@ export async function startServices(
       worker.on('error', (e) =>
         options.log(
           `worker error${e.task_id ? ` (task ${e.task_id})` : ''} in ${e.where}: ${e.error.message}`,
+          {
+            level: 'error',
+            event: 'worker.error',
+            where: e.where,
+            task_id: e.task_id,
+            err: e.error,
+          },
         ),
       );
       await worker.start();

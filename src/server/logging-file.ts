@@ -1,19 +1,23 @@
 /**
  * @module server/logging-file
- * A log file that rotates by size, as a pino destination: lines go to pino's asynchronous
- * writer (sonic-boom, `sync: false`: a write call only appends to a buffer), and when the bytes
- * written pass `maxBytes` the files shift — `app.log.{keep-1}` → `app.log.{keep}` (the oldest is
- * replaced), …, `app.log` → `app.log.1` — and the writer reopens `app.log`. Lines still buffered
- * at that moment land in the new file; none is lost or split.
+ * A log file that rotates by size, as a pino destination (anything with `write(string)`).
+ *
+ * Writes are asynchronous and batched: `write` only queues the line; queued lines go out together
+ * in one `fs.write` at the next event-loop turn (or, with `batchMs`, up to that many ms later or
+ * once 64 KiB are queued), one write in flight at a time — what pino's
+ * sonic-boom does, but with rotation between two writes, never during one (sonic-boom's
+ * `reopen` while a write is in flight can strand its buffer if the stream is ended meanwhile).
+ * When the file passes `maxBytes` the files shift — `app.log.{keep-1}` → `app.log.{keep}` (the
+ * oldest is replaced), …, `app.log` → `app.log.1` — and a new `app.log` is opened. No line is
+ * lost or split.
  *
  * Several processes on one base dir (`fetchml server` and `fetchml worker`) may share a file:
- * appends are `O_APPEND`, and a process that finds the file already rotated by another (a new
+ * it is opened `O_APPEND`, and a process that finds the file already rotated by another (a new
  * inode at the path) only reopens it.
  */
-import { fstatSync, mkdirSync, renameSync, statSync, unlinkSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, renameSync, statSync, unlinkSync, write } from 'node:fs';
+import { mkdirSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-
-import pino from 'pino';
 
 export interface RotatingFileOptions {
   /** Rotate once the file passes this many bytes. */
@@ -22,6 +26,17 @@ export interface RotatingFileOptions {
   keep: number;
   /** Write synchronously (tests that read the file at once). @default false */
   sync?: boolean;
+  /**
+   * Wait up to this many ms to gather more lines into one write (a busy access log: one write
+   * per request costs more than the line). {@link RotatingFile.flush} and `close` do not wait.
+   * @default 0 (the next event-loop turn)
+   */
+  batchMs?: number;
+  /**
+   * Bytes queued at most while the disk is slow; lines beyond are dropped (and counted) rather
+   * than growing memory without bound. @default 64 MiB
+   */
+  maxQueuedBytes?: number;
 }
 
 /** A pino destination over a rotating file. */
@@ -30,17 +45,14 @@ export interface RotatingFile {
   write(chunk: string): void;
   /** Resolves when every line written so far is in the file. */
   flush(): Promise<void>;
-  /** Flushes and closes the file. */
+  /** Flushes and closes the file; later lines are dropped. */
   close(): Promise<void>;
+  /** Lines dropped: queue full or a failed write (a full disk). */
+  readonly dropped: number;
 }
 
-function sizeOf(path: string): number {
-  try {
-    return statSync(path).size;
-  } catch {
-    return 0;
-  }
-}
+/** A batch this large is written without waiting for `batchMs`. */
+const BATCH_BYTES = 64 * 1024;
 
 function ignoreMissing(fn: () => void): void {
   try {
@@ -54,26 +66,26 @@ function ignoreMissing(fn: () => void): void {
 export function openRotatingFile(path: string, options: RotatingFileOptions): RotatingFile {
   mkdirSync(dirname(path), { recursive: true });
   const keep = Math.max(1, Math.floor(options.keep));
-  const dest = pino.destination({
-    dest: path,
-    sync: options.sync ?? false,
-    append: true,
-    mkdir: true,
-    mode: 0o600,
-  });
-  /** The open descriptor; -1 while opening (sonic-boom's `fd`, missing from its types). */
-  const fd = () => (dest as unknown as { fd: number }).fd;
-  let size = sizeOf(path);
+  const maxQueued = options.maxQueuedBytes ?? 64 * 1024 * 1024;
+  const open = () => openSync(path, 'a', 0o600);
+  let fd = open();
+  let size = fstatSync(fd).size;
+  let queue: string[] = [];
+  let queuedBytes = 0;
+  let writing = false;
   let closed = false;
+  let dropped = 0;
+  let idle: (() => void)[] = [];
+  let timer: NodeJS.Timeout | null = null;
+  const batchMs = options.batchMs ?? 0;
 
-  const rotate = () => {
-    // Not open yet (asynchronous open) or mid-reopen: try again at the next write.
-    if (fd() < 0) return;
-    let ours = true;
+  const rotateIfFull = () => {
+    if (size < options.maxBytes) return;
+    let ours: boolean;
     try {
-      ours = fstatSync(fd()).ino === statSync(path).ino;
+      ours = fstatSync(fd).ino === statSync(path).ino;
     } catch {
-      ours = false; // the path is gone: someone moved it
+      ours = false; // the path is gone: another process moved it
     }
     if (ours) {
       ignoreMissing(() => unlinkSync(`${path}.${keep}`));
@@ -82,37 +94,98 @@ export function openRotatingFile(path: string, options: RotatingFileOptions): Ro
       }
       ignoreMissing(() => renameSync(path, `${path}.1`));
     }
-    size = ours ? 0 : sizeOf(path);
-    dest.reopen();
+    closeSync(fd);
+    fd = open();
+    size = fstatSync(fd).size;
+  };
+
+  const settle = () => {
+    writing = false;
+    const waiting = idle;
+    idle = [];
+    for (const resolve of waiting) resolve();
+  };
+
+  const later = () => {
+    timer = setTimeout(drain, batchMs);
+    timer.unref(); // a pending batch does not keep the process alive; close() writes it
+  };
+
+  /** After a write: the next batch now, after `batchMs`, or nothing left (idle). */
+  const next = () => {
+    if (queue.length > 0 && batchMs > 0 && queuedBytes < BATCH_BYTES && !closed) later();
+    else drain();
+  };
+
+  const drain = () => {
+    if (timer) {
+      clearTimeout(timer);
+      timer = null;
+    }
+    if (queue.length === 0 || closed) return settle();
+    const data = Buffer.from(queue.join(''));
+    const lines = queue.length;
+    queue = [];
+    queuedBytes = 0;
+    const writeFrom = (offset: number) => {
+      write(fd, data, offset, data.length - offset, null, (err, n) => {
+        if (err) {
+          dropped += lines;
+          return next();
+        }
+        size += n;
+        if (offset + n < data.length) return writeFrom(offset + n);
+        try {
+          rotateIfFull();
+        } catch {
+          // Rotation failed (permissions?): keep appending to the open file.
+        }
+        next();
+      });
+    };
+    writeFrom(0);
   };
 
   return {
     path,
+    get dropped() {
+      return dropped;
+    },
     write(chunk) {
       if (closed) return;
-      dest.write(chunk);
-      size += Buffer.byteLength(chunk);
-      if (size >= options.maxBytes) rotate();
+      if (options.sync) {
+        const data = Buffer.from(chunk);
+        writeSync(fd, data);
+        size += data.length;
+        rotateIfFull();
+        return;
+      }
+      if (queuedBytes + chunk.length > maxQueued) {
+        dropped += 1;
+        return;
+      }
+      queue.push(chunk);
+      queuedBytes += chunk.length;
+      if (timer && queuedBytes >= BATCH_BYTES) return drain();
+      if (writing) return;
+      writing = true;
+      if (batchMs > 0) {
+        later();
+      } else {
+        setImmediate(drain); // the lines of this event-loop turn go out together
+      }
     },
     flush() {
-      return new Promise((resolve) => {
-        if (closed || fd() < 0) {
-          // Not open yet: a flush would fail; the first write happens once it is.
-          if (closed) return resolve();
-          dest.once('ready', () => dest.flush(() => resolve()));
-          return;
-        }
-        dest.flush(() => resolve());
-      });
+      if (!writing) return Promise.resolve();
+      const done = new Promise<void>((resolve) => idle.push(resolve));
+      if (timer) drain(); // waiting for more lines: write now
+      return done;
     },
-    close() {
-      if (closed) return Promise.resolve();
+    async close() {
+      if (closed) return;
+      await this.flush();
       closed = true;
-      return new Promise((resolve) => {
-        dest.once('close', () => resolve());
-        dest.once('error', () => resolve());
-        dest.end();
-      });
+      closeSync(fd);
     },
   };
 }

@@ -5,11 +5,14 @@
  * - `app.log`: what the process does — start and stop, task outcomes, worker errors, failed
  *   requests (5xx, with the stack) — at `logging.level` and above;
  * - `access.log`: one line per HTTP request, written after the response is sent:
- *   `{time, req_id, method, route, status, ms, ip, user}` (`path` instead of `route` when no
- *   route matched). Never headers, bodies or query strings, so never a key.
+ *   `{level, time, req_id, method, route, status, ms, ip, user}` (`path` instead of `route` when
+ *   no route matched). Never headers, bodies or query strings, so never a key. Its lines have
+ *   pino's shape but are formatted by {@link formatAccessLine}: a fixed set of fields written
+ *   directly costs a third of a generic `logger.info(object)` per request.
  *
  * Both rotate by size (`server/logging-file`) and write asynchronously: a request pays for
- * formatting one line, not for a disk write. {@link ServerLogs.close} flushes them at shutdown.
+ * formatting one line, not for a disk write (access lines are gathered for up to 100 ms into one
+ * write). {@link ServerLogs.close} flushes them at shutdown.
  */
 import type { FastifyInstance } from 'fastify';
 import { hostname } from 'node:os';
@@ -45,7 +48,7 @@ export interface ServerLogsOptions {
 export interface ServerLogs {
   app: Logger;
   /** Null when not opened (a worker alone) or when the level is `silent`. */
-  access: Logger | null;
+  access: AccessLog | null;
   /** Resolves when every line so far is in its file. */
   flush(): Promise<void>;
   /** Flushes and closes the files (later lines are dropped). */
@@ -56,6 +59,9 @@ export interface ServerLogs {
 export function logDir(home: string): string {
   return join(home, 'logs');
 }
+
+/** How long access lines wait to be written together (flushed at shutdown). */
+const ACCESS_BATCH_MS = 100;
 
 /** Keys whose values are replaced by `[redacted]` wherever the app log meets them. */
 const REDACT = [
@@ -71,8 +77,8 @@ const REDACT = [
 export function openServerLogs(options: ServerLogsOptions): ServerLogs {
   const rotation = { maxBytes: options.maxBytes, keep: options.keep, sync: options.sync ?? false };
   const files: RotatingFile[] = [];
-  const open = (name: string) => {
-    const file = openRotatingFile(join(options.dir, name), rotation);
+  const open = (name: string, batchMs = 0) => {
+    const file = openRotatingFile(join(options.dir, name), { ...rotation, batchMs });
     files.push(file);
     return file;
   };
@@ -88,13 +94,12 @@ export function openServerLogs(options: ServerLogsOptions): ServerLogs {
         },
         open('app.log'),
       );
-  const access =
-    options.access === false || silent
-      ? null
-      : pino(
-          { level: 'info', base: null, timestamp: pino.stdTimeFunctions.isoTime },
-          open('access.log'),
-        );
+  let access: AccessLog | null = null;
+  if (options.access !== false && !silent) {
+    // One write per request would cost more than the line: gather up to 100 ms.
+    const file = open('access.log', ACCESS_BATCH_MS);
+    access = { write: (line) => file.write(formatAccessLine(line, new Date())) };
+  }
   return {
     app,
     access,
@@ -119,8 +124,26 @@ export interface AccessLine {
   user: string | null;
 }
 
+/** Where access lines go. */
+export interface AccessLog {
+  write(line: AccessLine): void;
+}
+
+/** The JSON line (pino's shape: `level` 30 = info, ISO `time`) of an access.log entry. */
+export function formatAccessLine(line: AccessLine, at: Date): string {
+  const where =
+    line.route === undefined
+      ? `"path":${JSON.stringify(line.path ?? '')}`
+      : `"route":${JSON.stringify(line.route)}`;
+  return (
+    `{"level":30,"time":"${at.toISOString()}","req_id":${JSON.stringify(line.req_id)},` +
+    `"method":${JSON.stringify(line.method)},${where},"status":${line.status},"ms":${line.ms},` +
+    `"ip":${JSON.stringify(line.ip)},"user":${line.user === null ? 'null' : JSON.stringify(line.user)}}\n`
+  );
+}
+
 /** Writes one access.log line per request, after its response (`onResponse`). */
-export function installAccessLog(app: FastifyInstance, access: Logger): void {
+export function installAccessLog(app: FastifyInstance, access: AccessLog): void {
   app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url;
     const line: AccessLine = {
@@ -132,7 +155,7 @@ export function installAccessLog(app: FastifyInstance, access: Logger): void {
       ip: request.ip,
       user: request.principal?.user ?? null,
     };
-    access.info(line);
+    access.write(line);
     done();
   });
 }

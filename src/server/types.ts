@@ -13,6 +13,7 @@ import type { JobQueue } from '../queue/types.ts';
 import type { MetadataStore } from '../store/types.ts';
 import type { Permission, RoleTable } from '../auth/roles.ts';
 import type { KeyStore } from './auth/key-store.ts';
+import type { AccessLog } from './logging.ts';
 import type { TaskFiles } from './paths.ts';
 
 /** Options of {@link createServer}; normally the `server` section of the config plus `home`. */
@@ -54,7 +55,7 @@ export interface ServerOptions {
    * The process's logs (`server/logging`): the app logger becomes Fastify's (5xx errors, start,
    * stop) and `access`, when set, gets one line per request.
    */
-  logs?: { app: Logger; access: Logger | null };
+  logs?: { app: Logger; access: AccessLog | null };
   /** The `security` section of the config. */
   security?: SecurityOptions;
 }

@@ -104,8 +104,11 @@ export async function verifyDatasetVersion(
   };
 }
 
+/** Adding a version changes state: each request is in the audit log as `dataset.create`. */
+const CREATE = { config: { permission: 'data:write', audit: 'dataset.create' } } as const;
+
 export function datasetRoutes(app: FastifyInstance, ctx: RouteContext): void {
-  app.post('/v1/datasets', { config: { permission: 'data:write' } }, async (request, reply) => {
+  app.post('/v1/datasets', CREATE, async (request, reply) => {
     assertNoHostilePaths(request.body);
     const { name, manifest } = parseRequest(CreateDatasetRequest, request.body, 'body');
     const p = principalOf(request);
@@ -129,6 +132,7 @@ export function datasetRoutes(app: FastifyInstance, ctx: RouteContext): void {
     const missing = await ctx.blobs.missing(files.map((e) => e.sha256));
     if (missing.length > 0) {
       const out: CreateDatasetResponse = { missing, dataset: null, created: false };
+      request.auditInfo = { target: name, detail: { created: false, missing: missing.length } };
       return reply.code(200).send(out);
     }
     const treeId = canonicalSha256(manifest);
@@ -142,6 +146,10 @@ export function datasetRoutes(app: FastifyInstance, ctx: RouteContext): void {
       created_at: nowIso(ctx),
     });
     const out: CreateDatasetResponse = { missing: [], dataset, created };
+    request.auditInfo = {
+      target: name,
+      detail: { created, version: dataset.version, tree_id: treeId, missing: 0 },
+    };
     return reply.code(created ? 201 : 200).send(out);
   });
 

@@ -53,9 +53,14 @@ export function provenanceRoutes(app: FastifyInstance, ctx: RouteContext): void 
     },
   );
 
-  app.post('/v1/imports', { config: { permission: 'tasks:import' } }, async (request, reply) => {
-    const input = parseRequest(ImportTaskRequest, request.body, 'body');
-    const out = await importTask(ctx, input, principalOf(request));
-    return reply.code(out.created ? 201 : 200).send(out);
-  });
+  app.post(
+    '/v1/imports',
+    { config: { permission: 'tasks:import', audit: 'task.import' } },
+    async (request, reply) => {
+      const input = parseRequest(ImportTaskRequest, request.body, 'body');
+      const out = await importTask(ctx, input, principalOf(request));
+      request.auditInfo = { target: out.task.id, detail: { created: out.created } };
+      return reply.code(out.created ? 201 : 200).send(out);
+    },
+  );
 }
