@@ -113,16 +113,6 @@ export function commitIdOfText(text: ManifestText): string {
     .digest('hex');
 }
 
-/**
- * Where each entry's current sha256 hex can be found as bytes, to compare with the cached text
- * without making strings: entry `i`'s is `buf[at[i], at[i] + 64)`, or, where `at[i]` is -1, only
- * in the entry itself.
- */
-export interface HashBytes {
-  buf: Buffer;
-  at: Int32Array;
-}
-
 /** A file entry's JSON starts '{"mode":420,' or '{"mode":493,': its 10th byte tells them apart. */
 const MODE_BYTE = 9;
 const MODE_644 = 0x32; // '2'
@@ -137,7 +127,8 @@ const MODE_755 = 0x39; // '9'
 export function commitIdReusing(
   entries: readonly TreeEntry[],
   cached: ManifestText,
-  hashes: HashBytes | null = null,
+  /** Per entry, 1 where the entry's sha256 was taken from `cached` itself (no need to compare). */
+  fromText: Uint8Array | null = null,
 ): string | null {
   const n = entries.length;
   const { bytes, starts, shaAt } = cached;
@@ -149,12 +140,9 @@ export function commitIdReusing(
     if (e.type !== 'file') continue;
     const at = starts[i] as number;
     const sha = shaAt[i] as number;
-    const from = hashes ? (hashes.at[i] as number) : -1;
     if (
       sha >= 0 &&
-      (from >= 0
-        ? bytes.compare(hashes!.buf, from, from + 64, sha, sha + 64) === 0
-        : bytes.toString('latin1', sha, sha + 64) === e.sha256) &&
+      (fromText?.[i] === 1 || bytes.toString('latin1', sha, sha + 64) === e.sha256) &&
       bytes[at + MODE_BYTE] === (e.mode === 0o755 ? MODE_755 : MODE_644)
     ) {
       continue;

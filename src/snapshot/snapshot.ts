@@ -45,11 +45,13 @@ import {
   StatPrecheck,
 } from './stat-check.ts';
 import type { SnapshotOptions, SnapshotResult, SnapshotWarning } from './types.ts';
+import type { TreeCache } from './tree-cache.ts';
 import {
   fsNow,
+  appendTreePatch,
+  KIND_FILE,
   loadTreeCache,
   recorderOf,
-  replayTree,
   saveTreeCache,
   TreeRecorder,
   treeUnchanged,
@@ -126,17 +128,8 @@ export async function snapshotTree(
   }
   const treeKey = [...excluded].sort().join('\0');
   const workers = opts.workers ?? availableParallelism();
-  // The native stat check (threads of its own) when built; else, for a large stat cache, a
-  // helper thread started now, so that it starts up while the cache is read and the tree walked.
+  const threads = Math.max(1, workers);
   const native = opts.native === false ? null : nativeStats();
-  const helper =
-    !native &&
-    cacheFile &&
-    workers >= 2 &&
-    (statSync(cacheFile, { throwIfNoEntry: false })?.size ?? 0) >= HELPER_MIN_BYTES
-      ? new StatHelper()
-      : null;
-  const cache = cacheFile ? loadStatCache(cacheFile) : new StatCache('disabled');
   const phases = { loadCache: 0, walk: 0, hash: 0, manifest: 0, saveCache: 0 };
   let mark = started;
   const lap = (phase: keyof typeof phases) => {
@@ -144,7 +137,37 @@ export async function snapshotTree(
     phases[phase] = Math.round((now - mark) * 10) / 10;
     mark = now;
   };
-  // Every record's lstat, on threads of their own while the main thread walks (native only).
+  // Same directories and ignore files as last time: replay that walk instead of walking. The tree
+  // cache holds each file's stat data and hash too, so a replay does not read the stat cache;
+  // its files' lstat calls start at once, on threads of their own.
+  const tree = treeFile ? loadTreeCache(treeFile, treeKey) : null;
+  const replay = tree !== null && treeUnchanged(realRoot, tree) ? tree : null;
+  const treePre =
+    replay && native && replay.paths.length >= PRECHECK_MIN
+      ? new StatPrecheck(
+          native,
+          realRoot,
+          replay.pathList,
+          replay.expect,
+          replay.paths.length,
+          threads,
+        )
+      : null;
+  // Walking: the stat cache's records are checked natively (threads of their own) while the main
+  // thread walks; or, without the native helper and for a large stat cache, a helper thread
+  // shares the check, started now so that it starts up while the cache is read and the tree walked.
+  const helper =
+    !native &&
+    !replay &&
+    cacheFile &&
+    workers >= 2 &&
+    (statSync(cacheFile, { throwIfNoEntry: false })?.size ?? 0) >= HELPER_MIN_BYTES
+      ? new StatHelper()
+      : null;
+  const cache =
+    cacheFile && !replay
+      ? loadStatCache(cacheFile)
+      : new StatCache(cacheFile ? 'loaded' : 'disabled');
   const pre =
     native && cache.records >= PRECHECK_MIN
       ? new StatPrecheck(
@@ -153,12 +176,9 @@ export async function snapshotTree(
           cache.recordPaths(),
           cache.recordFields(),
           cache.records,
-          Math.max(1, workers),
+          threads,
         )
       : null;
-  // Same directories and ignore files as last time: replay that walk instead of walking.
-  const tree = treeFile ? loadTreeCache(treeFile, treeKey) : null;
-  const replay = tree !== null && treeUnchanged(realRoot, tree) ? tree : null;
   lap('loadCache');
   const cacheIndexOf = cache.cursor();
 
@@ -166,7 +186,7 @@ export async function snapshotTree(
   const entries: TreeEntry[] = [];
   // Per file, in walk order: its entry (sha256 '' until known) and F stat numbers in fileStat.
   const fileEntries: MutableFileEntry[] = [];
-  let fileStat = new Float64Array(Math.max(1024, cache.size + 64) * F);
+  let fileStat = new Float64Array(Math.max(1024, (replay?.paths.length ?? cache.size) + 64) * F);
   const absOf = (j: number) => `${realRoot}/${(fileEntries[j] as MutableFileEntry).path}`;
   /** Files that had a cache record (whether it still matched or not), and that record. */
   const checkFiles: number[] = [];
@@ -186,8 +206,8 @@ export async function snapshotTree(
   let hashedBytes = 0;
   /** Per file (walk order), its index in `entries`. */
   const entryOfFile: number[] = [];
-  /** On a replay: per entry, where its hash (taken from the stat cache) is in `cache.hashBytes`. */
-  let hashAt: Int32Array | null = null;
+  /** On a replay: per entry, 1 when its hash came from the cached manifest text (see commitIdReusing). */
+  let fromText: Uint8Array | null = null;
   /** What a full walk saw, for the tree cache, and the filesystem's clock before it began. */
   let recorder: TreeRecorder | null = null;
   let treeStamp = 0;
@@ -262,6 +282,84 @@ export async function snapshotTree(
     pendingBytes = 0;
   };
 
+  /** Grows `fileStat` to hold file `j`. */
+  const room = (j: number) => {
+    if ((j + 1) * F <= fileStat.length) return;
+    const grown = new Float64Array(fileStat.length * 2);
+    grown.set(fileStat);
+    fileStat = grown;
+  };
+  /**
+   * The replayed walk's entries: a file whose stat data is as recorded takes its recorded hash (a
+   * patch's, or the one in the manifest text), the rest are hashed. Returns, per entry, 1 where the
+   * hash came from the manifest text.
+   */
+  const replayFiles = (t: TreeCache): Uint8Array => {
+    const n = t.paths.length;
+    // First the entries (while the native check runs), then the check's answers.
+    const fileAt = new Int32Array(n).fill(-1);
+    let link = 0;
+    for (let i = 0; i < n; i++) {
+      const path = t.paths[i] as string;
+      if (t.kinds[i] !== KIND_FILE) {
+        entries.push({ path, type: 'symlink', target: t.targets[link++] as string });
+        symlinkCount++;
+        continue;
+      }
+      fileAt[i] = fileEntries.length;
+      const e: MutableFileEntry = { path, type: 'file', mode: 0o644, size: 0, sha256: '' };
+      entryOfFile.push(i);
+      entries.push(e);
+      fileEntries.push(e);
+    }
+    room(fileEntries.length);
+    const { shaAt, bytes } = t.text;
+    const patched = t.patched.size > 0 ? t.patched : null;
+    let status: Uint8Array;
+    let found: Float64Array;
+    if (treePre) {
+      treePre.finish();
+      status = treePre.status;
+      found = treePre.found;
+    } else {
+      const job = newStatCheck(realRoot, t.paths);
+      job.expect.set(t.expect);
+      runStatCheck(job, null, native, threads);
+      status = job.status;
+      found = job.found;
+    }
+    const fresh = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      const j = fileAt[i] as number;
+      if (j < 0) continue;
+      const answer = status[i];
+      if (answer === CHECK_GONE) continue; // gone or replaced meanwhile: left out
+      if (answer !== CHECK_SAME) {
+        if (answer === CHECK_DIFFERENT) pendingBytes += found[i * G] as number;
+        pending.push(j);
+        continue;
+      }
+      const e = fileEntries[j] as MutableFileEntry;
+      const o = i * G;
+      const sha = patched?.get(i);
+      if (sha === undefined) {
+        const at = shaAt[i] as number;
+        e.sha256 = bytes.toString('latin1', at, at + 64);
+        fresh[i] = 1;
+      } else e.sha256 = sha;
+      e.size = found[o] as number;
+      e.mode = found[o + 5] === 1 ? 0o755 : 0o644;
+      const p = j * F;
+      fileStat[p] = found[o] as number;
+      fileStat[p + 1] = found[o + 1] as number;
+      fileStat[p + 2] = found[o + 2] as number;
+      fileStat[p + 3] = found[o + 3] as number;
+      fileStat[p + 4] = found[o + 4] as number;
+      cached++;
+    }
+    return fresh;
+  };
+
   try {
     const sink: WalkSink = {
       file(path) {
@@ -270,11 +368,7 @@ export async function snapshotTree(
         entryOfFile.push(entries.length);
         entries.push(e);
         fileEntries.push(e);
-        if ((j + 1) * F > fileStat.length) {
-          const grown = new Float64Array(fileStat.length * 2);
-          grown.set(fileStat);
-          fileStat = grown;
-        }
+        room(j);
         const ci = cacheIndexOf(path);
         if (ci >= 0) {
           // Known to the cache: checked by lstat after the walk (see ./stat-check.ts).
@@ -302,8 +396,10 @@ export async function snapshotTree(
         return yieldToLoop();
       },
     };
-    if (replay) replayTree(replay, sink);
-    else {
+    if (replay) {
+      fromText = replayFiles(replay);
+      for (const w of replay.skipped) warnings.push({ ...w });
+    } else {
       if (treeFile) {
         if (defaultCache) ensureStateDir(realRoot);
         else mkdirSync(dirname(treeFile), { recursive: true });
@@ -329,11 +425,10 @@ export async function snapshotTree(
         );
         for (let k = 0; k < known; k++)
           cache.fieldsInto(checkRecords[k] as number, job.expect, k * F);
-        runStatCheck(job, helper, native, Math.max(1, workers));
+        runStatCheck(job, helper, native, threads);
         status = job.status;
         found = job.found;
       }
-      if (replay) hashAt = new Int32Array(entries.length).fill(-1);
       for (let k = 0; k < known; k++) {
         const j = checkFiles[k] as number;
         const ci = checkRecords[k] as number;
@@ -348,7 +443,6 @@ export async function snapshotTree(
         const e = fileEntries[j] as MutableFileEntry;
         const o = a * G;
         e.sha256 = cache.hashOf(ci);
-        if (hashAt) hashAt[entryOfFile[j] as number] = ci * 64;
         e.size = found[o] as number;
         e.mode = found[o + 5] === 1 ? 0o755 : 0o644;
         const p = j * F;
@@ -367,6 +461,7 @@ export async function snapshotTree(
     if (pool) await (pool as HashPool).close();
     if (helper) await helper.close();
     pre?.finish();
+    treePre?.finish();
   }
 
   // Hash what is left in the main thread, and what changed (or failed) while a worker read it.
@@ -424,76 +519,139 @@ export async function snapshotTree(
   let text: ManifestText | null = null;
   let commitId: string;
   if (replay) {
-    const hashes = hashAt && kept === entries ? { buf: cache.hashBytes, at: hashAt } : null;
-    commitId = commitIdReusing(kept, replay.text, hashes) ?? commitIdOf(manifest);
+    commitId = commitIdReusing(kept, replay.text, fromText) ?? commitIdOf(manifest);
   } else if (recorder) {
     text = manifestText(kept);
     commitId = commitIdOfText(text);
   } else commitId = commitIdOf(manifest);
 
   lap('manifest');
-  // Records that name no file of this snapshot any more (deleted, renamed, now ignored).
-  const stale = cache.size - known;
-  const slack = Math.max(APPEND_MIN, cache.size >> 3);
-  const appendable =
-    cache.status === 'loaded' &&
-    !cache.damaged &&
-    cache.segments < APPEND_SEGMENTS &&
-    cache.appended + hashed <= slack &&
-    stale <= slack;
-  if (cacheFile && (hashed > 0 || !appendable)) {
-    try {
-      if (defaultCache) ensureStateDir(realRoot);
-      if (appendable) {
-        // Few changes: append their records rather than rewrite them all.
-        const paths: string[] = [];
-        const hashes: string[] = [];
-        const fields = new Float64Array(hashed * F);
-        for (const j of hashedFiles) {
-          const e = fileEntries[j] as MutableFileEntry;
-          if (e.sha256 === '') continue;
-          fields.set(fileStat.subarray(j * F, j * F + F), paths.length * F);
-          paths.push(e.path);
-          hashes.push(e.sha256);
+  if (replay) saveAfterReplay(replay);
+  else saveAfterWalk();
+  /** Per entry of `entries`, the stat data its file was hashed with (NaN for a symlink). */
+  function expectOf(): Float64Array {
+    const out = new Float64Array(entries.length * F).fill(NaN);
+    for (let j = 0; j < fileEntries.length; j++) {
+      if ((fileEntries[j] as MutableFileEntry).sha256 === '') continue;
+      out.set(fileStat.subarray(j * F, j * F + F), (entryOfFile[j] as number) * F);
+    }
+    return out;
+  }
+
+  /** Saving after a walk: the stat cache (appended to, or rewritten) and the tree cache. */
+  function saveAfterWalk(): void {
+    // Records that name no file of this snapshot any more (deleted, renamed, now ignored).
+    const stale = cache.size - known;
+    const slack = Math.max(APPEND_MIN, cache.size >> 3);
+    const appendable =
+      cache.status === 'loaded' &&
+      !cache.damaged &&
+      cache.segments < APPEND_SEGMENTS &&
+      cache.appended + hashed <= slack &&
+      stale <= slack;
+    if (cacheFile && (hashed > 0 || !appendable)) {
+      try {
+        if (defaultCache) ensureStateDir(realRoot);
+        if (appendable) {
+          // Few changes: append their records rather than rewrite them all.
+          const paths: string[] = [];
+          const hashes: string[] = [];
+          const fields = new Float64Array(hashed * F);
+          for (const j of hashedFiles) {
+            const e = fileEntries[j] as MutableFileEntry;
+            if (e.sha256 === '') continue;
+            fields.set(fileStat.subarray(j * F, j * F + F), paths.length * F);
+            paths.push(e.path);
+            hashes.push(e.sha256);
+          }
+          appendStatCache(cacheFile, paths, hashes, fields.subarray(0, paths.length * F));
+        } else {
+          const paths: string[] = [];
+          const hashes: string[] = [];
+          const fields = new Float64Array(files * F);
+          for (let j = 0; j < fileEntries.length; j++) {
+            const e = fileEntries[j] as MutableFileEntry;
+            if (e.sha256 === '') continue;
+            fields.set(fileStat.subarray(j * F, j * F + F), paths.length * F);
+            paths.push(e.path);
+            hashes.push(e.sha256);
+          }
+          saveStatCacheColumns(cacheFile, paths, hashes, fields);
         }
-        appendStatCache(cacheFile, paths, hashes, fields.subarray(0, paths.length * F));
-      } else {
-        const paths: string[] = [];
-        const hashes: string[] = [];
-        const fields = new Float64Array(files * F);
-        for (let j = 0; j < fileEntries.length; j++) {
-          const e = fileEntries[j] as MutableFileEntry;
-          if (e.sha256 === '') continue;
-          fields.set(fileStat.subarray(j * F, j * F + F), paths.length * F);
-          paths.push(e.path);
-          hashes.push(e.sha256);
-        }
-        saveStatCacheColumns(cacheFile, paths, hashes, fields);
+      } catch (err) {
+        warnings.push({
+          path: cacheFile,
+          reason: `stat cache not saved: ${(err as Error).message}`,
+        });
       }
-    } catch (err) {
-      warnings.push({ path: cacheFile, reason: `stat cache not saved: ${(err as Error).message}` });
+    }
+
+    // The tree cache, for the next snapshot: unless files vanished while this one was taken (their
+    // directories changed, so the next one walks anyway).
+    if (treeFile && recorder && kept === entries) {
+      try {
+        saveTreeCache(
+          treeFile,
+          treeStamp,
+          treeKey,
+          recorder,
+          kept,
+          text ?? manifestText(kept),
+          expectOf(),
+        );
+      } catch (err) {
+        warnings.push({
+          path: treeFile,
+          reason: `tree cache not saved: ${(err as Error).message}`,
+        });
+      }
     }
   }
 
-  // The tree cache: after a full walk; after a replay only once many entries changed (their
-  // text is made again each time until then).
-  const rewriteTree = replay !== null && hashed > Math.max(APPEND_MIN, kept.length >> 3);
-  if (treeFile && (recorder || rewriteTree)) {
+  /**
+   * Saving after a replay: what was hashed again is appended to both caches (the stat cache only
+   * if it exists: it serves walks); many patches make the tree cache rewritten whole.
+   */
+  function saveAfterReplay(t: TreeCache): void {
+    if (hashed === 0 || !treeFile) return;
+    const index: number[] = [];
+    const paths: string[] = [];
+    const hashes: string[] = [];
+    const fields = new Float64Array(hashed * F);
+    for (const j of hashedFiles) {
+      const e = fileEntries[j] as MutableFileEntry;
+      if (e.sha256 === '') continue;
+      fields.set(fileStat.subarray(j * F, j * F + F), paths.length * F);
+      index.push(entryOfFile[j] as number);
+      paths.push(e.path);
+      hashes.push(e.sha256);
+    }
+    const stat = fields.subarray(0, paths.length * F);
     try {
-      if (recorder)
-        saveTreeCache(treeFile, treeStamp, treeKey, recorder, kept, text ?? manifestText(kept));
-      else if (replay) {
+      if (
+        kept === entries &&
+        (t.patches >= APPEND_SEGMENTS ||
+          t.patchRecords + paths.length > Math.max(APPEND_MIN, entries.length >> 3))
+      ) {
         saveTreeCache(
           treeFile,
-          replay.stamp,
+          t.stamp,
           treeKey,
-          recorderOf(replay),
+          recorderOf(t),
           kept,
           manifestText(kept),
+          expectOf(),
         );
-      }
+      } else appendTreePatch(treeFile, Int32Array.from(index), stat, hashes);
     } catch (err) {
       warnings.push({ path: treeFile, reason: `tree cache not saved: ${(err as Error).message}` });
+    }
+    if (cacheFile) {
+      try {
+        appendStatCache(cacheFile, paths, hashes, stat);
+      } catch {
+        // no stat cache (yet): the next walk writes one
+      }
     }
   }
 

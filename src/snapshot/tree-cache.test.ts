@@ -147,6 +147,50 @@ describe('tree cache', () => {
     expect((await checked(root)).stats.tree).toBe('walked');
   });
 
+  it('applies its patches, and ignores a patch cut short (a crash mid-append)', async () => {
+    const root = await settled();
+    await checked(root);
+    const file = join(root, '.fetchml/statcache.tree');
+    const before = readFileSync(file).length;
+    writeFileSync(join(root, 'src/a.py'), 'a, again\n');
+    age(root, ['src/a.py'], 60);
+    expect((await checked(root)).stats).toMatchObject({ tree: 'replayed', hashed: 1 });
+    const patched = readFileSync(file);
+    expect(patched.length).toBeGreaterThan(before); // appended, not rewritten
+    expect((await checked(root)).stats).toMatchObject({ tree: 'replayed', hashed: 0 });
+    writeFileSync(file, patched.subarray(0, patched.length - 7));
+    // The patch is gone: that file's stat data is unknown again, so it is hashed (right answer).
+    expect((await checked(root)).stats).toMatchObject({ tree: 'replayed', hashed: 1 });
+  });
+
+  it('is rewritten whole once a replay re-hashed many files', async () => {
+    const spec: Record<string, string> = {};
+    for (let i = 0; i < 400; i++) spec[`d/f${i}`] = `${i}\n`;
+    const root = makeTree(spec);
+    await snapshotTree(root);
+    ageDirs(root);
+    await checked(root);
+    const file = join(root, '.fetchml/statcache.tree');
+    const before = readFileSync(file).length;
+    for (let i = 0; i < 300; i++) writeFileSync(join(root, `d/f${i}`), `${i} changed\n`);
+    age(root, Object.keys(spec), 60);
+    expect((await checked(root)).stats).toMatchObject({ tree: 'replayed', hashed: 400 });
+    // 400 re-hashed (age moved every ctime): more than a patch should carry, so rewritten.
+    expect(readFileSync(file).length).toBeLessThan(before + 2000); // a patch would add ~43 KB
+    expect((await checked(root)).stats).toMatchObject({ tree: 'replayed', hashed: 0 });
+  });
+
+  it('replays the same way without the native helper', async () => {
+    const root = await settled();
+    await snapshotTree(root, { native: false });
+    writeFileSync(join(root, 'src/deep/c.py'), 'c, changed\n');
+    age(root, ['src/deep/c.py'], 60);
+    const js = await snapshotTree(root, { native: false });
+    expect(js.stats).toMatchObject({ tree: 'replayed', hashed: 1 });
+    const plain = await snapshotTree(root, { statCache: false });
+    expect(js.commitId).toBe(plain.commitId);
+  });
+
   it('keeps a cache path inside the tree, and its tree cache, out of the snapshot', async () => {
     const root = tree();
     const cache = join(root, 'state/hashes');

@@ -10,28 +10,38 @@
  * renaming an entry updates them; replacing a file by a directory or a link is a delete and a
  * create), and the rules cannot change without an ignore file's stat data moving. So when every
  * recorded directory and ignore file still has its recorded stat data, the walk would find the
- * same entries in the same order: the snapshot replays them ({@link replayTree}) and only the
+ * same entries in the same order: the snapshot replays them and only the
  * files' own stat check (./stat-check.ts) remains. Anything else — a directory or ignore file
  * changed, added or gone, a racy one, another walk configuration — means a full walk, which
  * writes the cache anew. Racy: a directory read in the same clock tick as it changed could
  * change again without its mtime moving, so the stamp is the filesystem's clock taken before
  * the walk began ({@link fsNow}), and a directory or ignore file not older than it is not trusted.
  *
- * Format (version 1), numbers little-endian:
+ * It also holds each file's stat data as hashed, so that a replay needs nothing else: the file's
+ * hash is in the manifest text. Files re-hashed by a replay are appended as a patch (entry
+ * number, new stat data and hash), as the stat cache appends its records; many patches make the
+ * next save rewrite it whole.
+ *
+ * Format (version 2), numbers little-endian:
  * ```
- * FETCHML-TREECACHE 1\n
+ * FETCHML-TREECACHE 2\n
  * <stamp_ms> <body_bytes> <sha256 of body>\n
  * body: a JSON header line {key, dirs, ignores, entries, skipped, text} (counts and byte lengths)
  *       | dirs × 4 float64 (mtime_ms, ctime_ms, ino, dev) | ignores × 5 float64 (size, ...)
+ *       | entries × 5 float64 (a file's size, mtime, ctime, ino, dev as hashed; NaN: none)
  *       | (entries + 1) × int32 text offsets | entries × int32 sha256 offsets (-1: symlink)
  *       | entries × uint8 kind (1 file, 2 symlink) | UTF-8 strings, each list NUL-joined:
  *       dir paths, ignore paths, entry paths, symlink targets, skipped paths, skip reasons;
  *       then the entries' manifest text (./manifest.ts ManifestText)
+ * then any number of patches, each checksummed:
+ * +<stamp_ms> <count> <sha256 of patch body>\n
+ * patch body: count × int32 entry | count × 5 float64 stat | count × 64 hex sha256
  * ```
  */
 import { createHash } from 'node:crypto';
 import {
   closeSync,
+  constants,
   fstatSync,
   lstatSync,
   openSync,
@@ -40,12 +50,16 @@ import {
   rmSync,
   writeSync,
 } from 'node:fs';
+import { dirname } from 'node:path';
 
 import type { TreeEntry } from '../core/schemas/tree.ts';
 import type { ManifestText } from './manifest.ts';
 
-const MAGIC = 'FETCHML-TREECACHE 1\n';
-const KIND_FILE = 1;
+const MAGIC = 'FETCHML-TREECACHE 2\n';
+/** Numbers per file: size, mtime, ctime, ino, dev. */
+const F = 5;
+/** An entry's kind in {@link TreeCache.kinds}. */
+export const KIND_FILE = 1;
 const KIND_LINK = 2;
 
 /** What a full walk saw: directories and ignore files, with their stat data, in walk order. */
@@ -85,6 +99,15 @@ export interface TreeCache {
   targets: string[];
   skipped: Array<{ path: string; reason: string }>;
   text: ManifestText;
+  /** The entry paths joined by NUL (as the native stat check takes them). */
+  pathList: string;
+  /** Per entry: the file's stat data as hashed (NaN: unknown, or a symlink), patches applied. */
+  expect: Float64Array;
+  /** Hashes from patches, by entry: these entries' text is out of date. */
+  patched: Map<number, string>;
+  /** Patch records read (replaced ones included), and patches. */
+  patchRecords: number;
+  patches: number;
 }
 
 interface Header {
@@ -104,6 +127,72 @@ function splitList(s: string, n: number): string[] | null {
   return out.length === n ? out : null;
 }
 
+/**
+ * Applies the patch at `at` to `expect` and `patched`; returns its record count and where it
+ * ends, or null when it is damaged. Records not older than the patch's stamp (racy) leave the entry unknown (NaN).
+ */
+function readPatch(
+  buf: Buffer,
+  at: number,
+  entries: number,
+  expect: Float64Array,
+  patched: Map<number, string>,
+): { count: number; end: number } | null {
+  if (buf[at] !== 0x2b) return null;
+  const lineEnd = buf.indexOf(10, at);
+  if (lineEnd < 0) return null;
+  const [stampText, countText, sum] = buf.toString('latin1', at + 1, lineEnd).split(' ');
+  const stamp = Number(stampText);
+  const count = Number(countText);
+  if (!Number.isFinite(stamp) || !Number.isSafeInteger(count) || count < 0) return null;
+  const size = count * (4 + F * 8 + 64);
+  const body = buf.subarray(lineEnd + 1, lineEnd + 1 + size);
+  if (body.length !== size || createHash('sha256').update(body).digest('hex') !== sum) return null;
+  const index = new Int32Array(count);
+  Buffer.from(index.buffer).set(body.subarray(0, count * 4));
+  const stat = new Float64Array(count * F);
+  Buffer.from(stat.buffer).set(body.subarray(count * 4, count * (4 + F * 8)));
+  const hex = body.toString('latin1', count * (4 + F * 8));
+  if (Buffer.from(hex, 'hex').length * 2 !== hex.length) return null;
+  for (let k = 0; k < count; k++) {
+    const i = index[k] as number;
+    if (i < 0 || i >= entries) return null;
+    const racy = !((stat[k * F + 1] as number) < stamp);
+    for (let f = 0; f < F; f++) expect[i * F + f] = racy ? NaN : (stat[k * F + f] as number);
+    patched.set(i, hex.slice(k * 64, k * 64 + 64));
+  }
+  return { count, end: lineEnd + 1 + size };
+}
+
+/**
+ * Appends a patch: entries `index[k]` were hashed again to `hashes[k]` with stat data
+ * `stat[5k..5k+4]`. Its stamp comes from a probe file beside it (the filesystem's clock), so a
+ * record not older than it is taken as unknown when read. The file must exist.
+ */
+export function appendTreePatch(
+  file: string,
+  index: Int32Array,
+  stat: Float64Array,
+  hashes: readonly string[],
+): void {
+  const stamp = fsNow(dirname(file));
+  const count = index.length;
+  const body = Buffer.concat([
+    Buffer.from(index.buffer, index.byteOffset, count * 4),
+    Buffer.from(stat.buffer, stat.byteOffset, count * F * 8),
+    Buffer.from(hashes.join(''), 'latin1'),
+  ]);
+  const sum = createHash('sha256').update(body).digest('hex');
+  const out = Buffer.concat([Buffer.from(`+${stamp} ${count} ${sum}\n`, 'latin1'), body]);
+  const fd = openSync(file, constants.O_WRONLY | constants.O_APPEND); // never creates it
+  try {
+    let off = 0;
+    while (off < out.length) off += writeSync(fd, out, off, out.length - off);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Reads a tree cache; null when missing, damaged, of another version or for another `key`. */
 export function loadTreeCache(file: string, key: string): TreeCache | null {
   let buf: Buffer;
@@ -119,7 +208,7 @@ export function loadTreeCache(file: string, key: string): TreeCache | null {
     const [stampText, bytesText, sum] = buf.toString('latin1', MAGIC.length, lineEnd).split(' ');
     const stamp = Number(stampText);
     const bodyBytes = Number(bytesText);
-    const body = buf.subarray(lineEnd + 1);
+    const body = buf.subarray(lineEnd + 1, lineEnd + 1 + bodyBytes);
     if (!Number.isFinite(stamp) || body.length !== bodyBytes) return null;
     if (createHash('sha256').update(body).digest('hex') !== sum) return null;
     const headerEnd = body.indexOf(10);
@@ -142,6 +231,7 @@ export function loadTreeCache(file: string, key: string): TreeCache | null {
     };
     const dirStat = f64(dirs * 4);
     const ignoreStat = f64(ignores * 5);
+    const expect = f64(entries * F);
     const starts = i32(entries + 1);
     const shaAt = i32(entries);
     const kinds = new Uint8Array(body.subarray(at, at + entries));
@@ -172,6 +262,16 @@ export function loadTreeCache(file: string, key: string): TreeCache | null {
     if (!dirPaths || !ignorePaths || !paths || !targets || !skipPaths || !reasons) return null;
     if (starts[entries] !== textBytes.length + 1 && !(entries === 0 && starts[0] === 0))
       return null;
+    const patched = new Map<number, string>();
+    let patchRecords = 0;
+    let patches = 0;
+    for (let p = lineEnd + 1 + bodyBytes; p < buf.length;) {
+      const read = readPatch(buf, p, entries, expect, patched);
+      if (!read) break; // a damaged patch (a crash mid-append) ends the file
+      patchRecords += read.count;
+      patches++;
+      p = read.end;
+    }
     return {
       stamp,
       key,
@@ -184,6 +284,11 @@ export function loadTreeCache(file: string, key: string): TreeCache | null {
       targets,
       skipped: skipPaths.map((path, i) => ({ path, reason: reasons[i] as string })),
       text: { bytes: textBytes, starts, shaAt },
+      pathList: pathText,
+      expect,
+      patched,
+      patchRecords,
+      patches,
     };
   } catch {
     return null;
@@ -230,24 +335,6 @@ export function treeUnchanged(root: string, cache: TreeCache): boolean {
   return true;
 }
 
-/** Tells `sink` what the recorded walk found, in the same order a walk would. */
-export function replayTree(
-  cache: TreeCache,
-  sink: {
-    file(path: string): void;
-    symlink(path: string, target: string): void;
-    skipped(path: string, reason: string): void;
-  },
-): void {
-  const { kinds, paths, targets } = cache;
-  let link = 0;
-  for (let i = 0; i < paths.length; i++) {
-    if (kinds[i] === KIND_FILE) sink.file(paths[i] as string);
-    else sink.symlink(paths[i] as string, targets[link++] as string);
-  }
-  for (const s of cache.skipped) sink.skipped(s.path, s.reason);
-}
-
 /**
  * The filesystem's clock now, as a file's mtime would show it: the mtime of a probe file made
  * (and removed) in `dir`. Take it before a walk: anything the walk reads that changes afterwards
@@ -286,11 +373,19 @@ export function saveTreeCache(
   recorder: TreeRecorder,
   entries: readonly TreeEntry[],
   text: ManifestText,
+  /** Per entry, the file's stat data as hashed (NaN: unknown). */
+  expect: Float64Array,
 ): void {
   const tmp = `${file}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
   const fd = openSync(tmp, 'wx', 0o600);
   let closed = false;
   try {
+    // Files written in the clock tick of this save could change again unseen: not trusted.
+    const fileStamp = fstatSync(fd).mtimeMs;
+    const trusted = Float64Array.from(expect);
+    for (let i = 0; i < entries.length; i++) {
+      if (!((trusted[i * F + 1] as number) < fileStamp)) trusted.fill(NaN, i * F, i * F + F);
+    }
     const n = entries.length;
     const kinds = new Uint8Array(n);
     const targets: string[] = [];
@@ -331,6 +426,7 @@ export function saveTreeCache(
       pad,
       bytes(Float64Array.from(recorder.dirStat)),
       bytes(Float64Array.from(recorder.ignoreStat)),
+      bytes(trusted),
       bytes(text.starts),
       bytes(text.shaAt),
       bytes(kinds),
