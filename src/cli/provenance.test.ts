@@ -171,6 +171,23 @@ describe('ml explain', () => {
     expect(await taskCount()).toBe(before);
   });
 
+  it('refuses a bad policy and a missing compare argument as usage errors (2)', async () => {
+    const p = await project('usage');
+    for (const args of [
+      ['explain', '--repro-policy', 'lax'],
+      ['queue', '--repro-policy', 'lax'],
+      ['validate', '--repro-policy', 'lax'],
+    ]) {
+      const r = await ml(args, p);
+      expect(r.code).toBe(2);
+      expect(r.err).toContain("option '--repro-policy <policy>' argument 'lax' is invalid");
+      expect(r.err).toContain('expected one of strict, relaxed');
+    }
+    const c = await ml(['compare', 'task_x'], p);
+    expect(c.code).toBe(2);
+    expect(c.err).toContain("missing required argument 'b'");
+  });
+
   it('refuses a dir that is not a project, naming it', async () => {
     const r = await ml(['explain', 'nope'], dir);
     expect(r.code).toBe(1);
