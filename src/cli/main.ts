@@ -9,10 +9,12 @@
 import type { Command } from 'commander';
 
 import { registerCancel } from './commands/cancel.ts';
+import { registerCompare } from './commands/compare.ts';
 import { registerCompletion } from './commands/completion.ts';
 import { registerData } from './commands/data.ts';
 import { registerExport } from './commands/export.ts';
 import { registerImport } from './commands/import.ts';
+import { registerExplain } from './commands/explain.ts';
 import { registerInfo } from './commands/info.ts';
 import { registerInit } from './commands/init.ts';
 import { registerLogin } from './commands/login.ts';
@@ -22,6 +24,7 @@ import { registerQueue } from './commands/queue.ts';
 import { registerReproduce } from './commands/reproduce.ts';
 import { registerStatus } from './commands/status.ts';
 import { registerSync } from './commands/sync.ts';
+import { registerValidate } from './commands/validate.ts';
 import { registerWhoami } from './commands/whoami.ts';
 import { defaultClientFactory, defaultLightClientFactory } from './shared/connect.ts';
 import { createCliContext, type CliContext } from './shared/context.ts';
@@ -42,6 +45,9 @@ const COMMANDS: ReadonlyArray<(program: Command, ctx: CliContext) => void> = [
   registerMonitor,
   registerCancel,
   registerInfo,
+  registerExplain,
+  registerValidate,
+  registerCompare,
   registerData,
   registerReproduce,
   registerExport,
