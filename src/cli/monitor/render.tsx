@@ -1,8 +1,8 @@
 /**
  * @module cli/monitor/render
- * Puts the monitor on the terminal with Ink: the alternate screen (the shell's screen comes back
- * untouched on quit, as with `less` or `htop`), raw keyboard input, and a clean exit on `q` or
- * Ctrl-C. Loaded only by `ml monitor`, after the first page of tasks was requested.
+ * Hands the terminal to Ink: raw keyboard input, frames drawn over the pre-painted first one
+ * (cli/monitor/paint), and a clean exit on `q` or Ctrl-C. Loaded by `ml monitor` only, while the
+ * first page of tasks travels.
  */
 import { render } from 'ink';
 
@@ -16,8 +16,6 @@ export interface MonitorTerminal {
   stdout: NodeJS.WriteStream;
 }
 
-const ALT_SCREEN_ON = '\x1b[?1049h\x1b[H';
-const ALT_SCREEN_OFF = '\x1b[?1049l';
 const CLEAR = '\x1b[2J\x1b[H';
 
 /** What {@link mountMonitor} returns. */
@@ -26,39 +24,29 @@ export interface MountedMonitor {
   exit: () => void;
   /** Clears the screen before the next frame (the `redraw` effect). */
   redraw: () => void;
-  /** Settles when the UI is gone and the terminal restored. */
+  /** Settles when Ink has let go of the terminal. */
   done: Promise<void>;
 }
 
 /** Renders the monitor for `store` on `term`. */
-export function mountMonitor(
-  store: Store,
-  theme: Theme,
-  term: MonitorTerminal,
-  opts: { altScreen: boolean },
-): MountedMonitor {
-  if (opts.altScreen) term.stdout.write(ALT_SCREEN_ON);
+export function mountMonitor(store: Store, theme: Theme, term: MonitorTerminal): MountedMonitor {
   const instance = render(<App store={store} theme={theme} />, {
     stdin: term.stdin,
     stdout: term.stdout,
     exitOnCtrlC: false,
     patchConsole: false,
-    incrementalRendering: false,
     maxFps: 30,
   });
   const done = instance.waitUntilExit().then(
     () => undefined,
     () => undefined,
   );
-  const restored = done.finally(() => {
-    if (opts.altScreen) term.stdout.write(ALT_SCREEN_OFF);
-  });
   return {
     exit: () => instance.unmount(),
     redraw: () => {
       instance.clear();
       term.stdout.write(CLEAR);
     },
-    done: restored,
+    done,
   };
 }

@@ -9,11 +9,14 @@ import type { MonitorApi } from './api.ts';
 import type { Controller } from './controller.ts';
 import { createController } from './controller.ts';
 import { parseFilter } from './filter.ts';
-import type { MonitorTerminal } from './render.tsx';
+import { paintFrame } from './paint.ts';
+import type { mountMonitor, MonitorTerminal } from './render.tsx';
 import { initialState, PAGE_SIZE, reduce } from './state.ts';
 import type { Store } from './store.ts';
 import { createStore } from './store.ts';
+import { themeOf } from './theme.ts';
 import type { ThemeName } from './theme.ts';
+import { frameLines } from './views/frame.ts';
 import type { Effect, Size } from './types.ts';
 
 export interface PrepareOptions {
@@ -97,27 +100,61 @@ export interface StartOptions {
   now: () => number;
 }
 
-/** Runs the monitor on `term` until the user quits. */
+const ALT_SCREEN_ON = '\x1b[?1049h';
+const ALT_SCREEN_OFF = '\x1b[?1049l';
+const SHOW_CURSOR = '\x1b[?25h';
+
+/**
+ * Loads Ink (cli/monitor/render). yoga-layout, Ink's layout engine, decodes its WebAssembly with
+ * `fetch` when the global exists, and touching Node's lazy `fetch` global loads Node's bundled
+ * undici (~100-200 ms on a small VM) for a `data:` URL; without it, yoga decodes the same bytes
+ * directly. So `fetch` is hidden for the duration of the import, then put back as it was.
+ */
+async function loadInk(): Promise<{ mountMonitor: typeof mountMonitor }> {
+  const fetchDescriptor = Object.getOwnPropertyDescriptor(globalThis, 'fetch');
+  Object.defineProperty(globalThis, 'fetch', {
+    value: undefined,
+    configurable: true,
+    writable: true,
+  });
+  try {
+    return await import('./render.tsx');
+  } finally {
+    if (fetchDescriptor) Object.defineProperty(globalThis, 'fetch', fetchDescriptor);
+  }
+}
+
+/**
+ * Runs the monitor on `term` until the user quits: the requests go out first, Ink loads while they
+ * travel, the first frame is painted as soon as the answers are in (cli/monitor/paint), and Ink
+ * takes over when it is loaded.
+ */
 export async function startMonitor(
   api: MonitorApi,
   term: MonitorTerminal,
   opts: StartOptions,
 ): Promise<void> {
-  // Requests first: Ink and React load while they travel.
   const first = firstLoad(api, opts.filter);
-  first.catch(() => undefined); // handled below, by prepareMonitor; not an unhandled rejection
-  const [ui, theme] = await Promise.all([import('./render.tsx'), import('./theme.ts')]);
+  first.catch(() => undefined); // handled by prepareMonitor below
+  const ink = loadInk();
+  ink.catch(() => undefined); // handled below
   const size = { columns: term.stdout.columns || 80, rows: term.stdout.rows || 24 };
   const m = await prepareMonitor(api, { ...opts, size }, first);
-  const mounted = ui.mountMonitor(m.store, theme.themeOf(opts.theme), term, {
-    altScreen: opts.altScreen,
-  });
-  m.ui.exit = mounted.exit;
-  m.ui.redraw = mounted.redraw;
-  m.begin();
+  const theme = themeOf(opts.theme);
+  if (opts.altScreen) term.stdout.write(ALT_SCREEN_ON);
+  term.stdout.write(paintFrame(frameLines(m.store.get()), theme));
+  // No echo of keys typed before Ink is ready; they wait in the buffer until it reads them.
+  if (term.stdin.isTTY) term.stdin.setRawMode(true);
   try {
+    const ui = await ink;
+    const mounted = ui.mountMonitor(m.store, theme, term);
+    m.ui.exit = mounted.exit;
+    m.ui.redraw = mounted.redraw;
+    m.begin();
     await mounted.done;
   } finally {
     await m.controller.stop();
+    if (term.stdin.isTTY) term.stdin.setRawMode(false);
+    term.stdout.write(SHOW_CURSOR + (opts.altScreen ? ALT_SCREEN_OFF : ''));
   }
 }

@@ -9,9 +9,10 @@ import { keyNames } from './keys.ts';
 import type { InkKey } from './keys.ts';
 import { fit, plain } from './layout.ts';
 import { cleanLine, LogBuffer } from './log-buffer.ts';
+import { paintFrame, sgr } from './paint.ts';
 import { bodyHeight, initialState, PAGE_SIZE, reduce, selectedTask, shownTasks } from './state.ts';
 import { fakeTask, fakeTasks } from './test-tasks.ts';
-import { pickTheme } from './theme.ts';
+import { pickTheme, themeOf } from './theme.ts';
 import type { Action, Effect, KeyName, MonitorState, Task } from './types.ts';
 import { frameLines } from './views/frame.ts';
 
@@ -353,6 +354,19 @@ describe('parts', () => {
     expect(keyNames('', { ...none, delete: true })).toEqual(['backspace']);
     expect(keyNames('c', { ...none, ctrl: true })).toEqual(['ctrl-c']);
     expect(keyNames('ab', none)).toEqual([{ char: 'a' }, { char: 'b' }]);
+  });
+
+  it('the pre-painted first frame is the same frame as SGR-styled text from the top-left', () => {
+    expect(sgr({ bold: true, color: 'cyan' })).toBe('\x1b[1;36m');
+    expect(sgr({ inverse: true, backgroundColor: 'yellow', color: 'black' })).toBe('\x1b[7;30;43m');
+    expect(sgr({})).toBe('');
+    const s = loaded([fakeTask(1)]);
+    const out = paintFrame(frameLines(s), themeOf('none'));
+    expect(out.startsWith('\x1b[H\x1b[?25l')).toBe(true);
+    expect(out.endsWith('\x1b[H')).toBe(true);
+    // eslint-disable-next-line no-control-regex
+    const visible = out.replace(/\x1b\[[0-9;?]*[a-zA-Z]/g, '').split('\r\n');
+    expect(visible).toEqual(frameLines(s).map(plain));
   });
 
   it('themes: NO_COLOR and TERM=dumb mean none; a flag wins', () => {
