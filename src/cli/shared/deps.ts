@@ -49,6 +49,4 @@ export interface MlGlobalOptions {
   server?: string;
   /** `--quiet`: only errors and warnings on stderr. */
   quiet?: boolean;
-  /** `--quiet`: only errors and warnings on stderr. */
-  quiet?: boolean;
 }
