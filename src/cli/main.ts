@@ -24,6 +24,7 @@ import { registerQueue } from './commands/queue.ts';
 import { registerReproduce } from './commands/reproduce.ts';
 import { registerStatus } from './commands/status.ts';
 import { registerSync } from './commands/sync.ts';
+import { registerWatch } from './commands/watch.ts';
 import { registerValidate } from './commands/validate.ts';
 import { registerWhoami } from './commands/whoami.ts';
 import { defaultClientFactory, defaultLightClientFactory } from './shared/connect.ts';
@@ -40,6 +41,7 @@ const COMMANDS: ReadonlyArray<(program: Command, ctx: CliContext) => void> = [
   registerLogin,
   registerSync,
   registerQueue,
+  registerWatch,
   registerStatus,
   registerLogs,
   registerMonitor,
