@@ -56,8 +56,11 @@ export async function writeBans(path: string, bans: readonly Ban[]): Promise<voi
 
 /** Live bans and failure counting over one ban file. */
 export interface BanList {
-  /** The live ban of `ip`, or null. */
-  bannedUntil(ip: string): Promise<string | null>;
+  /**
+   * The live ban of `ip`, or null. Synchronous unless the ban file changed since it was last read
+   * (the auth chain then costs no promise per request).
+   */
+  bannedUntil(ip: string): string | null | Promise<string | null>;
   /** Counts a failure; returns the new ban when this one crossed the threshold. */
   recordFailure(ip: string): Promise<Ban | null>;
   close(): void;
@@ -80,10 +83,12 @@ export function openBanList(
   };
 
   return {
-    async bannedUntil(ip) {
-      await refresh();
-      const ban = bans.get(ip);
-      return ban && Date.parse(ban.until) > clock() ? ban.until : null;
+    bannedUntil(ip) {
+      const lookup = () => {
+        const ban = bans.get(ip);
+        return ban && Date.parse(ban.until) > clock() ? ban.until : null;
+      };
+      return watcher.changed() ? refresh().then(lookup) : lookup();
     },
     async recordFailure(ip) {
       const now = clock();

@@ -22,6 +22,8 @@ import { allowlistStep } from './auth/allowlist-step.ts';
 import { ensureAdminKey } from './auth/api-keys.ts';
 import { auditStep, installAuditHook } from './auth/audit-step.ts';
 import { banStep } from './auth/ban-step.ts';
+import { BENCHMARK_PRINCIPAL, UNAUTHENTICATED_FOR_BENCHMARK } from './auth/bench-switch.ts';
+import type { BenchmarkOnlyOptions } from './auth/bench-switch.ts';
 import type { AuthStep } from './auth/chain.ts';
 import { installAuth } from './auth/install.ts';
 import type { RouteInfo } from './auth/install.ts';
@@ -91,7 +93,7 @@ export interface FetchmlServer {
  * const { url } = await server.listen();
  */
 export async function createServer(
-  options: ServerOptions,
+  options: ServerOptions & BenchmarkOnlyOptions,
   deps: ServerDeps,
 ): Promise<FetchmlServer> {
   await mkdir(options.home, { recursive: true });
@@ -156,7 +158,11 @@ export async function createServer(
   app.decorateRequest('principal', null);
   installErrorHandling(app);
   installBodyLimits(app, { json: app.initialConfig.bodyLimit!, blob: ctx.blobBodyLimit });
-  const auth = installAuth(app, steps);
+  const auth = installAuth(
+    app,
+    steps,
+    options[UNAUTHENTICATED_FOR_BENCHMARK] === true ? { unauthenticated: BENCHMARK_PRINCIPAL } : {},
+  );
   const audited = installAuditHook(app, audit);
   if (options.logs?.access) installAccessLog(app, options.logs.access);
 

@@ -29,6 +29,14 @@ export function authLogLine(
     : `${head} ban ${event.ip} until ${event.until}`;
 }
 
+function refuseIfBanned(ip: string, until: string | null): void {
+  if (until === null) return;
+  throw new FetchmlError(
+    'ML_ERR_IP_BANNED',
+    `too many failed authentications from ${ip}: banned until ${until}`,
+  );
+}
+
 /** The ban step over `bans`, logging to `logPath`. */
 export function banStep(bans: BanList, logPath: string, clock: () => number): AuthStep {
   let dirReady: Promise<unknown> | null = null;
@@ -39,13 +47,10 @@ export function banStep(bans: BanList, logPath: string, clock: () => number): Au
   };
   return {
     name: 'ban',
-    async run(ctx) {
-      const until = await bans.bannedUntil(ctx.ip);
-      if (until === null) return;
-      throw new FetchmlError(
-        'ML_ERR_IP_BANNED',
-        `too many failed authentications from ${ctx.ip}: banned until ${until}`,
-      );
+    run(ctx) {
+      const until = bans.bannedUntil(ctx.ip);
+      if (until instanceof Promise) return until.then((u) => refuseIfBanned(ctx.ip, u));
+      refuseIfBanned(ctx.ip, until);
     },
     async onDenied(ctx, err) {
       if (err.code !== 'ML_ERR_UNAUTHORIZED') return;

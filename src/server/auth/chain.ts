@@ -50,23 +50,70 @@ export interface AuthStep {
   onDenied?(ctx: AuthContext, err: FetchmlError): Promise<void> | void;
 }
 
+/** Each step list in {@link AUTH_STEP_ORDER}, sorted once (the chain runs on every request). */
+const sortedSteps = new WeakMap<readonly AuthStep[], readonly AuthStep[]>();
+
+function inOrder(steps: readonly AuthStep[]): readonly AuthStep[] {
+  let ordered = sortedSteps.get(steps);
+  if (!ordered) {
+    ordered = [...steps].sort(
+      (a, b) => AUTH_STEP_ORDER.indexOf(a.name) - AUTH_STEP_ORDER.indexOf(b.name),
+    );
+    sortedSteps.set(steps, ordered);
+  }
+  return ordered;
+}
+
 /** Runs `steps` in {@link AUTH_STEP_ORDER}; returns the principal or throws the denial. */
 export async function runAuthChain(
   steps: readonly AuthStep[],
   ctx: AuthContext,
 ): Promise<Principal | null> {
-  const ordered = [...steps].sort(
-    (a, b) => AUTH_STEP_ORDER.indexOf(a.name) - AUTH_STEP_ORDER.indexOf(b.name),
-  );
-  for (const step of ordered) {
+  return runAuthChainFast(steps, ctx);
+}
+
+/**
+ * {@link runAuthChain}, synchronously while every step answers synchronously (the common case:
+ * a known address, a key verified before, unchanged key and ban files) and as a promise from the
+ * first step that returns one. A synchronous denial is still a rejected promise, after every
+ * step's `onDenied` (which may write files). Saves the request a chain of microtask turns.
+ */
+export function runAuthChainFast(
+  steps: readonly AuthStep[],
+  ctx: AuthContext,
+): Principal | null | Promise<Principal | null> {
+  return runFrom(inOrder(steps), 0, ctx);
+}
+
+function runFrom(
+  ordered: readonly AuthStep[],
+  start: number,
+  ctx: AuthContext,
+): Principal | null | Promise<Principal | null> {
+  for (let i = start; i < ordered.length; i++) {
+    let pending: Promise<void> | void;
     try {
-      await step.run(ctx);
+      pending = ordered[i]!.run(ctx);
     } catch (err) {
-      for (const s of ordered) await s.onDenied?.(ctx, err as FetchmlError);
-      throw err;
+      return denied(ordered, ctx, err);
+    }
+    if (pending) {
+      return pending.then(
+        () => runFrom(ordered, i + 1, ctx),
+        (err: unknown) => denied(ordered, ctx, err),
+      );
     }
   }
   return ctx.principal;
+}
+
+async function denied(
+  ordered: readonly AuthStep[],
+  ctx: AuthContext,
+  err: unknown,
+): Promise<never> {
+  for (const s of ordered) await s.onDenied?.(ctx, err as FetchmlError);
+  throw err;
 }
 
 /** The bearer token of an `Authorization` header, or null when absent or another scheme. */

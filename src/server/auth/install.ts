@@ -5,14 +5,15 @@
  * chain before any body is read. Public routes (`/healthz`) and a WebSocket upgrade without an
  * `Authorization` header (it authenticates with its first message) run only the steps that come
  * before the key ({@link PRE_AUTH_STEPS}), so the allowlist applies to every connection.
- * Headers a step sets (rate-limit counters) go on the response, refusals included.
+ * Headers a step sets (rate-limit counters) go on the response, refusals included. The benchmark
+ * alone may skip the chain (server/auth/bench-switch).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 import { FetchmlError } from '../../core/errors.ts';
 import { sendError, toResponseError } from '../error-handler.ts';
 import type { Principal } from '../types.ts';
-import { bearerToken, runAuthChain } from './chain.ts';
+import { bearerToken, runAuthChain, runAuthChainFast } from './chain.ts';
 import type { AuthContext, AuthStep, AuthStepName } from './chain.ts';
 
 /** Steps that run even without a key. */
@@ -48,7 +49,8 @@ function authContext(request: FastifyRequest, token: string | null): AuthContext
 }
 
 function applyHeaders(reply: FastifyReply, ctx: AuthContext): void {
-  for (const [k, v] of Object.entries(ctx.headers)) reply.header(k, v);
+  const headers = ctx.headers;
+  for (const k in headers) reply.header(k, headers[k]);
 }
 
 /**
@@ -58,6 +60,7 @@ function applyHeaders(reply: FastifyReply, ctx: AuthContext): void {
 export function installAuth(
   app: FastifyInstance,
   steps: readonly AuthStep[],
+  options: { unauthenticated?: Principal } = {},
 ): {
   routes: RouteInfo[];
   authenticate: (token: string, request: FastifyRequest) => Promise<Principal>;
@@ -75,19 +78,40 @@ export function installAuth(
       });
     }
   });
-  app.addHook('onRequest', async (request, reply) => {
+  const fixed = options.unauthenticated;
+  if (fixed) {
+    // server/auth/bench-switch: no chain at all, for the benchmark's baseline.
+    app.addHook('onRequest', (request, _reply, done) => {
+      request.principal = fixed;
+      done();
+    });
+    return { routes, authenticate: () => Promise.resolve(fixed) };
+  }
+  // Callback style, not async: when every step answers synchronously (the common case) the
+  // request goes on in the same tick, with no promise at all.
+  app.addHook('onRequest', (request, reply, done) => {
     const token = bearerToken(request.headers.authorization);
     // A WebSocket may authenticate with its first message instead (see ws/hub).
     const later = token === null && request.ws && request.routeOptions.url === '/v1/ws';
     const keyless = request.routeOptions.config.public === true || later;
     const ctx = authContext(request, token);
-    try {
-      request.principal = await runAuthChain(keyless ? preAuth : steps, ctx);
+    const result = runAuthChainFast(keyless ? preAuth : steps, ctx);
+    if (!(result instanceof Promise)) {
+      request.principal = result;
       applyHeaders(reply, ctx);
-    } catch (err) {
-      applyHeaders(reply, ctx);
-      await sendError(reply, toResponseError(err));
+      return done();
     }
+    result.then(
+      (principal) => {
+        request.principal = principal;
+        applyHeaders(reply, ctx);
+        done();
+      },
+      (err: unknown) => {
+        applyHeaders(reply, ctx);
+        sendError(reply, toResponseError(err)); // answered here: `done` is not called
+      },
+    );
   });
   return {
     routes,

@@ -34,8 +34,12 @@ export interface ApiKeyRecord {
 }
 
 export interface KeyStore {
-  /** Records whose prefix is `prefix` (revoked ones included; the caller checks). */
-  findByPrefix(prefix: string): Promise<ApiKeyRecord[]>;
+  /**
+   * Records whose prefix is `prefix` (revoked ones included; the caller checks). May answer
+   * synchronously (the file store does unless the file changed), so the auth chain costs no
+   * promise per request.
+   */
+  findByPrefix(prefix: string): ApiKeyRecord[] | Promise<ApiKeyRecord[]>;
   add(record: ApiKeyRecord): Promise<void>;
   list(): Promise<ApiKeyRecord[]>;
   /** Marks the key revoked; unknown id is ML_ERR_NOT_FOUND. */
@@ -98,10 +102,10 @@ export async function openFileKeyStore(path: string): Promise<KeyStore> {
 
   await load();
   return {
-    async findByPrefix(prefix) {
+    findByPrefix(prefix) {
+      const pick = () => keys.filter((k) => k.prefix === prefix);
       // Added, revoked or rotated by another process since we last looked: re-read.
-      if (watcher.changed()) await load();
-      return keys.filter((k) => k.prefix === prefix);
+      return watcher.changed() ? load().then(pick) : pick();
     },
     async add(record) {
       await load();
