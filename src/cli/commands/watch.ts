@@ -22,9 +22,7 @@ import type { CliClient, CommandDeps } from '../shared/deps.ts';
 import { formatDuration, shortId } from '../shared/format.ts';
 import { examples } from '../shared/program.ts';
 import { findProjectRoot, loadSpec, requireProjectRoot } from '../shared/project.ts';
-import { Debouncer } from '../watch/debounce.ts';
 import type { WatchFn } from '../watch/tree-watcher.ts';
-import { TreeWatcher } from '../watch/tree-watcher.ts';
 import { intFlag } from './flags.ts';
 import { buildTaskRequest } from './queue.ts';
 import type { SyncResult } from './sync.ts';
@@ -100,6 +98,12 @@ export async function runWatch(
   const root = opts.queue ? requireProjectRoot(deps.cwd) : (findProjectRoot(deps.cwd) ?? deps.cwd);
   // Invalid fetchml.yaml stops `--queue` before anything is watched.
   if (opts.queue) await loadSpec(root);
+  // Loaded here, not at start-up: the watcher brings the ignore rules (`ignore`), which
+  // `ml --help` and the other commands do not need.
+  const [{ Debouncer }, { TreeWatcher }] = await Promise.all([
+    import('../watch/debounce.ts'),
+    import('../watch/tree-watcher.ts'),
+  ]);
   const stats: WatchStats = { syncs: 0, queued: 0, errors: 0 };
   const abort = new AbortController();
   const client: CliClient = await connect(deps, opts.server);
