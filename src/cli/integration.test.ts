@@ -189,9 +189,18 @@ describe('ml against a real server', () => {
         s.close(() => resolve(typeof a === 'object' && a ? a.port : 1));
       });
     });
-    const r = await ml(['--server', `https://127.0.0.1:${port}`, 'status'], project, {
-      FETCHML_API_KEY: t.key,
-    });
+    const gone = `https://127.0.0.1:${port}`;
+    // A key alone is not enough: the server's certificate must have been pinned by ml login.
+    const unpinned = await ml(['--server', gone, 'status'], project, { FETCHML_API_KEY: t.key });
+    expect(unpinned.code).toBe(1);
+    expect(unpinned.err).toContain(
+      `no pinned certificate for ${gone}: run \`ml login --server ${gone}\``,
+    );
+    const cfgPath = join(dir, 'client.json');
+    const cfg = readClientConfig(cfgPath);
+    cfg.servers[gone] = { api_key: t.key, fingerprint: cfg.servers[url]!.fingerprint };
+    await writeFile(cfgPath, JSON.stringify(cfg));
+    const r = await ml(['--server', gone, 'status'], project);
     expect(r.code).toBe(1);
     expect(r.err).toContain('fetchml up');
   });

@@ -2,7 +2,8 @@
  * @module cli/shared/connect
  * From the client config to a connected client: which server (`--server`, else the config's
  * default, else the local default), which key (`FETCHML_API_KEY` overrides the stored one) and
- * which pinned fingerprint. The real factory loads `src/client` lazily, so `ml --help` and
+ * which pinned fingerprint (or CA). A server whose certificate was never pinned is refused before
+ * anything is sent: `ml login` / `ml init` confirm it once. The real factory loads `src/client` lazily, so `ml --help` and
  * argument errors never pay for undici, ws and zod.
  */
 import { readFileSync } from 'node:fs';
@@ -56,9 +57,18 @@ export function resolveTarget(
       { details: { url, config: path } },
     );
   }
+  if (!entry?.fingerprint && !entry?.ca_file) {
+    // The key would go to whatever answers: trust must be confirmed once, by `ml login`.
+    throw new FetchmlError(
+      'ML_ERR_CERT_UNCONFIRMED',
+      `no pinned certificate for ${url}: run \`ml login --server ${url}\` first — it shows the ` +
+        'fingerprint to confirm (and uses $FETCHML_API_KEY as the key). Nothing was sent.',
+      { details: { url, config: path } },
+    );
+  }
   return {
     url,
-    apiKey: envKey || entry!.api_key,
+    apiKey: envKey || entry.api_key,
     fingerprint: entry?.fingerprint ?? null,
     ...(entry?.ca_file ? { ca: loadCa(entry.ca_file, `${path}: servers.${url}.ca_file`) } : {}),
   };
