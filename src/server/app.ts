@@ -65,10 +65,10 @@ export interface FetchmlServer {
   app: FastifyInstance;
   /** sha256 fingerprint of the certificate (what clients pin). */
   fingerprint: string;
-  /** The admin API key when this start created it (first start), else null. Shown once. */
-  adminKey: string | null;
   /** Problems with the certificate an operator should see (uncovered names, expiry). */
   tlsWarnings: readonly string[];
+  /** The admin API key when this start created it (first start), else null. Shown once. */
+  adminKey: string | null;
   keys: KeyStore;
   roles: RoleTable;
   /** The Prometheus metrics served on `/metrics` (server/metrics). */
@@ -188,12 +188,12 @@ export async function createServer(
   return {
     app,
     fingerprint: tls.fingerprint,
+    tlsWarnings: tls.warnings,
     adminKey,
     keys,
     roles,
     metrics: metrics.metrics,
     routes: auth.routes,
-    tlsWarnings: tls.warnings,
     audit,
     audited,
     async listen() {
