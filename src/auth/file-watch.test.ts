@@ -28,6 +28,8 @@ describe('file watch', () => {
       await writeFile(`${path}.tmp`, '{"a":1}');
       await rename(`${path}.tmp`, path);
       expect(await until(() => w.changed())).toBe(true);
+      // A replace is several events (the temp file, the rename): let them all arrive first.
+      await new Promise((r) => setTimeout(r, 200));
       w.markRead();
       await writeFile(join(dir, 'other.json'), 'x');
       await new Promise((r) => setTimeout(r, 50));

@@ -59,7 +59,11 @@ describe.skipIf(skip !== undefined)('worker (podman runtime)', () => {
   it('runs the example experiment in a container, with the image digest in the manifest', async () => {
     const spec = parse(await readFile(`${example}fetchml.yaml`, 'utf8')) as ExperimentSpecInput;
     const task = await submitProject(b, {
-      files: { 'train.py': await readFile(`${example}train.py`, 'utf8') },
+      files: {
+        'train.py': await readFile(`${example}train.py`, 'utf8'),
+        'fetchml_metrics.py': await readFile(`${example}fetchml_metrics.py`, 'utf8'),
+        'requirements.txt': await readFile(`${example}requirements.txt`, 'utf8'),
+      },
       spec: { ...spec, image: testImage() },
       args: ['--epochs', '3'],
     });
