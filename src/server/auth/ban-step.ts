@@ -33,7 +33,8 @@ function refuseIfBanned(ip: string, until: string | null): void {
   if (until === null) return;
   throw new FetchmlError(
     'ML_ERR_IP_BANNED',
-    `too many failed authentications from ${ip}: banned until ${until}`,
+    `too many failed authentications from ${ip}: banned until ${until}` +
+      ` (an operator on the server host lifts it with \`fetchml ban remove ${ip}\`)`,
   );
 }
 
