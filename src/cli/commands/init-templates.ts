@@ -24,7 +24,7 @@ export function specTemplate(name: string, command: string | null): string {
         '# `ml queue` refuses to submit until it is set.\n' +
         '# command: python3 main.py\n';
   return `# fetchml.yaml: how to run this experiment. \`ml queue\` snapshots this directory and submits it.
-# Only name and command are required; every commented field shows its default.
+# Only name and command are required; the commented fields show a default or an example.
 
 # Name shown by \`ml status\`: letters, digits, . _ - (max 128).
 name: ${name}
@@ -53,7 +53,9 @@ resources:
 # Network inside the run: none (default) or bridge.
 # network: none
 
-# Dependency manifest recorded in the plan (requirements.txt, pyproject.toml, ...).
+# Dependency manifest recorded in the plan. Default: the one found at the project root
+# (requirements.txt, pyproject.toml, a lock file, ...); without one the strict preflight refuses
+# the run: add one, or write \`deps: none\` when the run needs nothing beyond its image.
 # deps: requirements.txt
 
 # Container image; pin it by digest (name@sha256:...) to reach trust level "verified".
