@@ -253,7 +253,8 @@ export async function verifyExport(
 
   if (problems.length > 0 || !info || !task || !plan || !manifest || !tree) {
     const [firstProblem] = problems as [Problem, ...Problem[]];
-    const more = problems.length > 1 ? ` (and ${problems.length - 1} more problems)` : '';
+    const n = problems.length - 1;
+    const more = n > 0 ? ` (and ${n} more problem${n === 1 ? '' : 's'})` : '';
     throw new FetchmlError(firstProblem.code, `${path}: ${firstProblem.message}${more}`, {
       details: { archive: path, problems: problems.map((p) => p.message) },
     });
