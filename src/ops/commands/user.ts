@@ -48,7 +48,9 @@ export function registerUserCommands(program: Command, ctx: OpsContext): void {
     if (json(cmd)) return writeJson(ctx.io.stdout, out);
     ctx.io.stdout.write(
       `API key for ${out.user} (role ${out.role}, id ${out.id}), shown once:\n  ${out.key}\n` +
-        'Give it to the user; they run: ml login --key <key>  (it is not stored anywhere)\n',
+        'Give it to the user; they save it to a file and run:\n' +
+        '  ml login --server https://<this host>:<port> --key-file <file>\n' +
+        '(only its hash is kept here: it cannot be shown again)\n',
     );
   };
 
