@@ -15,6 +15,14 @@ describe('reportError', () => {
     expect(io.out()).toBe('');
   });
 
+  it('says where the key came from and what to do when the server refuses it', () => {
+    const io = testIo();
+    reportError(new FetchmlError('ML_ERR_UNAUTHORIZED', 'invalid or revoked API key'), io, {});
+    expect(io.err()).toContain('error: invalid or revoked API key\n');
+    expect(io.err()).toContain('$FETCHML_API_KEY');
+    expect(io.err()).toContain('ml login --server <url>');
+  });
+
   it('prints {error:{code,message}} on stdout with --json', () => {
     const io = testIo();
     reportError(new FetchmlError('ML_ERR_NOT_FOUND', 'gone'), io, { json: true });

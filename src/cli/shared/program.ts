@@ -68,7 +68,15 @@ function argvFlags(argv: readonly string[]): CommonOptions {
 /** Prints a FetchmlError as `error: <message>`, or `{error:{code,message,details}}` with --json. */
 export function printError(err: FetchmlError, io: ProgramIo, opts: CommonOptions): void {
   if (opts.json) writeJson(io.stdout, err.toJSON());
-  else io.stderr.write(`error: ${err.message}\n`);
+  else io.stderr.write(`error: ${err.message}${hintFor(err)}\n`);
+}
+
+/** What to do next, for errors whose message (often the server's) does not say it. */
+function hintFor(err: FetchmlError): string {
+  if (err.code === 'ML_ERR_UNAUTHORIZED' && !err.message.includes('ml login')) {
+    return '\n  the key comes from $FETCHML_API_KEY if set, else from ml login; check it, or run\n  ml login --server <url> to store a working one (fetchml user add prints a new key)';
+  }
+  return '';
 }
 
 /** Maps anything a program threw to output and an exit code. */
