@@ -106,8 +106,15 @@ describe.skipIf(!hasTmux)(title, () => {
     expect(list).toMatch(/> \w{12} queued .* third/);
     expect(list).toContain('USER');
 
-    keys('j');
-    await screenWhere((s) => /> \w{12} queued .* second/.test(s), 'j to select the second task');
+    // The first frame is painted before Ink is loaded; a key typed in that window can be lost
+    // on a loaded machine (see start.ts), so move with j/k until the second task is selected.
+    const order = ['third', 'second', 'first'];
+    const selected = () => /> \w{12} queued .* (third|second|first)/.exec(screen())?.[1];
+    for (const until = Date.now() + 45_000; selected() !== 'second';) {
+      if (Date.now() > until) throw new Error(`j/k never selected the second task:\n${screen()}`);
+      keys(order.indexOf(selected() ?? 'third') < 1 ? 'j' : 'k');
+      await new Promise((r) => setTimeout(r, 1000));
+    }
     keys('Enter');
     await screenWhere(shows(`id            ${tasks[1]!.id}`), 'the details of the second task');
     keys('q', 'k');
