@@ -6,7 +6,7 @@
  * An empty variable counts as unset. Unknown `FETCHML_*` names become warnings with a hint.
  */
 import type { Leaf, LeafKind } from './leaves.ts';
-import { didYouMean } from './suggest.ts';
+import { didYouMean } from '../core/suggest.ts';
 
 /** `FETCHML_*` variables that are not leaves but are read by the loader itself. */
 export const LOADER_ENV = ['FETCHML_CONFIG'] as const;

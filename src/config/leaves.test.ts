@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 
 import { coerceEnvValue } from './env.ts';
 import { envNameFor, keysAt, listLeaves } from './leaves.ts';
-import { closest } from './suggest.ts';
+import { closest } from '../core/suggest.ts';
 
 describe('schema leaves', () => {
   it('derives env names from dot paths', () => {

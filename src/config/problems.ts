@@ -10,7 +10,7 @@ import { FetchmlError } from '../core/errors.ts';
 import { sourceOf } from './layers.ts';
 import { keysAt } from './leaves.ts';
 import type { RuleIssue } from './rules.ts';
-import { didYouMean } from './suggest.ts';
+import { didYouMean } from '../core/suggest.ts';
 
 /** One thing wrong with the configuration. */
 export interface ConfigProblem {

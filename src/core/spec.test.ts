@@ -83,3 +83,18 @@ describe('TreeManifest', () => {
     expect(JSON.stringify(result.error?.issues)).toContain(reason);
   });
 });
+
+describe('fetchml.yaml mistakes', () => {
+  it('suggests the key a typo was meant to be, at the top and in resources', () => {
+    expect(() => parseExperimentSpec('name: x\ncommand: a\nresorces: {cpus: 1}\n')).toThrow(
+      /resorces: unknown key \(did you mean "resources"\?\)/,
+    );
+    expect(() => parseExperimentSpec('name: x\ncommand: a\nresources: {cpu: 1}\n')).toThrow(
+      /resources\.cpu: unknown key \(did you mean "cpus"\?\)/,
+    );
+  });
+
+  it('says a name is required when the file is empty', () => {
+    expect(() => parseExperimentSpec('')).toThrow(/name: required: a name for the experiment/);
+  });
+});

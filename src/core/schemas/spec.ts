@@ -7,6 +7,7 @@ import { z } from 'zod';
 
 import { FetchmlError } from '../errors.ts';
 import { LIMITS } from '../limits.ts';
+import { didYouMean } from '../suggest.ts';
 import { Checksum, DurationS, EnvName, formatIssues, RelativePath, SizeMb } from './common.ts';
 
 export const DatasetSpec = z.strictObject({
@@ -20,7 +21,12 @@ export const TrackingPlugin = z.enum(['mlflow', 'tensorboard', 'wandb']);
 
 export const ExperimentSpec = z.strictObject({
   name: z
-    .string()
+    .string({
+      error: (iss) =>
+        iss.input === undefined
+          ? 'required: a name for the experiment (letters, digits, . _ -), e.g. name: logreg'
+          : 'must be a string',
+    })
     .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'letters, digits, . _ - only (max 128)'),
   /** What to run, from the snapshot root: a shell-free argv, or one string split on spaces. */
   command: z.union(
@@ -73,7 +79,22 @@ export function parseExperimentSpec(text: string, source = 'fetchml.yaml'): Expe
   }
   const result = ExperimentSpec.safeParse(raw ?? {});
   if (!result.success) {
-    const lines = formatIssues(result.error);
+    const lines = result.error.issues.flatMap((issue) => {
+      if (issue.code !== 'unrecognized_keys') return formatIssues(new z.ZodError([issue]));
+      // A typo gets the key it was probably meant to be.
+      const at = issue.path.map(String);
+      const allowed =
+        at.length === 0
+          ? Object.keys(ExperimentSpec.shape)
+          : at[0] === 'resources'
+            ? ['cpus', 'memory', 'gpus']
+            : at[0] === 'datasets'
+              ? ['name', 'checksum']
+              : [];
+      return issue.keys.map(
+        (key) => `${[...at, key].join('.')}: unknown key${didYouMean(key, allowed)}`,
+      );
+    });
     throw new FetchmlError(
       'ML_ERR_SPEC_INVALID',
       `${source} is invalid:\n  ${lines.join('\n  ')}`,

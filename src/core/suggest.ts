@@ -1,5 +1,5 @@
 /**
- * @module config/suggest
+ * @module core/suggest
  * "Did you mean" hints for unknown keys and variables: the closest candidate by edit distance,
  * offered only when it is plausibly a typo.
  */
