@@ -109,6 +109,11 @@ const SHOW_CURSOR = '\x1b[?25h';
  * `fetch` when the global exists, and touching Node's lazy `fetch` global loads Node's bundled
  * undici (~100-200 ms on a small VM) for a `data:` URL; without it, yoga decodes the same bytes
  * directly. So `fetch` is hidden for the duration of the import, then put back as it was.
+ *
+ * Ink also decides once, when it is imported (package is-in-ci), whether it runs in CI, and there
+ * it draws nothing until exit: with `CI` or `CONTINUOUS_INTEGRATION` set in a terminal (CI jobs,
+ * some shells) the monitor would freeze on its first frame. The monitor only runs in a terminal,
+ * so both read as unset during the import, then are put back.
  */
 async function loadInk(): Promise<{ mountMonitor: typeof mountMonitor }> {
   const fetchDescriptor = Object.getOwnPropertyDescriptor(globalThis, 'fetch');
@@ -117,10 +122,17 @@ async function loadInk(): Promise<{ mountMonitor: typeof mountMonitor }> {
     configurable: true,
     writable: true,
   });
+  const ciVars = ['CI', 'CONTINUOUS_INTEGRATION'] as const;
+  const saved = ciVars.map((k) => process.env[k]);
+  for (const k of ciVars) process.env[k] = 'false';
   try {
     return await import('./render.tsx');
   } finally {
     if (fetchDescriptor) Object.defineProperty(globalThis, 'fetch', fetchDescriptor);
+    ciVars.forEach((k, i) => {
+      if (saved[i] === undefined) delete process.env[k];
+      else process.env[k] = saved[i];
+    });
   }
 }
 
