@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { Pool } from 'undici';
+
 export const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const fetchmlBin = join(repo, 'bin', 'fetchml.js');
 export const mlBin = join(repo, 'bin', 'ml.js');
@@ -169,4 +171,48 @@ export function verdict(name, ok, detail) {
 /** Sets the exit code: non-zero when any target failed. */
 export function finish() {
   process.exitCode = results.every(Boolean) ? 0 : 1;
+}
+
+/** Drives GET `path` on `origin` for `ms` over `connections` keep-alive connections, each sending
+ * its next request when the last is answered; resolves with {rps, errors, p50, p99} (latencies in ms). */
+export async function load(origin, path, headers, ms, connections) {
+  const pool = new Pool(origin, {
+    connections,
+    pipelining: 1,
+    connect: { rejectUnauthorized: false },
+  });
+  let ok = 0;
+  let errors = 0;
+  const latencies = [];
+  const until = performance.now() + ms;
+  const worker = async () => {
+    while (performance.now() < until) {
+      const t0 = performance.now();
+      try {
+        const res = await pool.request({ method: 'GET', path, headers });
+        await res.body.arrayBuffer();
+        if (res.statusCode === 200) {
+          ok += 1;
+          latencies.push(performance.now() - t0);
+        } else errors += 1;
+      } catch {
+        errors += 1;
+      }
+    }
+  };
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: connections }, worker));
+  const elapsed = performance.now() - t0;
+  await pool.close();
+  latencies.sort((a, b) => a - b);
+  const at = (p) =>
+    latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
+  return { rps: (ok * 1000) / elapsed, errors, p50: at(0.5), p99: at(0.99) };
+}
+
+/** User + system CPU time of a process so far, ms (from /proc/<pid>/stat; clock ticks of 10 ms). */
+export function cpuMs(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }

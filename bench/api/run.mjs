@@ -8,12 +8,13 @@
 // Target: ratio >= 0.5.
 //
 //   npm run bench:api      (API_CONNECTIONS=16 API_DURATION_MS=4000 API_ROUNDS=3 by default)
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { Pool } from 'undici';
 
 import {
+  cpuMs,
+  load,
   finish,
   fmt,
   makeSandbox,
@@ -33,49 +34,6 @@ const DURATION_MS = Number(process.env.API_DURATION_MS ?? 4000);
 const WARMUP_MS = 1000;
 const ROUNDS = Number(process.env.API_ROUNDS ?? 3);
 const TARGET_RATIO = 0.5;
-
-/** Drives `path` on `origin` for `ms`; resolves with {rps, errors, p50, p99} (latencies in ms). */
-async function load(origin, path, headers, ms) {
-  const pool = new Pool(origin, {
-    connections: CONNECTIONS,
-    pipelining: 1,
-    connect: { rejectUnauthorized: false },
-  });
-  let ok = 0;
-  let errors = 0;
-  const latencies = [];
-  const until = performance.now() + ms;
-  const worker = async () => {
-    while (performance.now() < until) {
-      const t0 = performance.now();
-      try {
-        const res = await pool.request({ method: 'GET', path, headers });
-        await res.body.arrayBuffer();
-        if (res.statusCode === 200) {
-          ok += 1;
-          latencies.push(performance.now() - t0);
-        } else errors += 1;
-      } catch {
-        errors += 1;
-      }
-    }
-  };
-  const t0 = performance.now();
-  await Promise.all(Array.from({ length: CONNECTIONS }, worker));
-  const elapsed = performance.now() - t0;
-  await pool.close();
-  latencies.sort((a, b) => a - b);
-  const at = (p) =>
-    latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
-  return { rps: (ok * 1000) / elapsed, errors, p50: at(0.5), p99: at(0.99) };
-}
-
-/** User + system CPU time of a process so far, ms (from /proc/<pid>/stat; clock ticks of 10 ms). */
-function cpuMs(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
 
 async function startHello(home) {
   const child = spawnNode(
@@ -125,10 +83,10 @@ async function main() {
     for (let round = 0; round < ROUNDS; round++) {
       for (const name of ['hello', 'fetchml']) {
         const t = targets[name];
-        await load(t.origin, t.path, t.headers, WARMUP_MS);
+        await load(t.origin, t.path, t.headers, WARMUP_MS, CONNECTIONS);
         const pid = name === 'hello' ? hello.child.pid : up.child.pid;
         const cpu0 = cpuMs(pid);
-        const r = await load(t.origin, t.path, t.headers, DURATION_MS);
+        const r = await load(t.origin, t.path, t.headers, DURATION_MS, CONNECTIONS);
         r.cpuUsPerReq = ((cpuMs(pid) - cpu0) * 1000) / ((r.rps * DURATION_MS) / 1000);
         results[name].push(r);
         process.stdout.write(

@@ -17,13 +17,15 @@
 //                         AUTH_CPU_PROF=1 writes on.cpuprofile and off.cpuprofile of the two
 //                         servers to $AUTH_PROF_DIR, default <tmp>/fetchml-bench-auth-prof)
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { Pool } from 'undici';
 
 import {
+  cpuMs,
+  load,
   finish,
   fmt,
   freePort,
@@ -42,49 +44,6 @@ const WARMUP_MS = 1000;
 const ROUNDS = Number(process.env.AUTH_ROUNDS ?? 7);
 const TARGET_RATIO = 0.85;
 const PROF_DIR = process.env.AUTH_PROF_DIR ?? join(tmpdir(), 'fetchml-bench-auth-prof');
-
-/** Drives `path` on `origin` for `ms`; resolves with {rps, errors, p50, p99} (latencies in ms). */
-async function load(origin, path, headers, ms) {
-  const pool = new Pool(origin, {
-    connections: CONNECTIONS,
-    pipelining: 1,
-    connect: { rejectUnauthorized: false },
-  });
-  let ok = 0;
-  let errors = 0;
-  const latencies = [];
-  const until = performance.now() + ms;
-  const worker = async () => {
-    while (performance.now() < until) {
-      const t0 = performance.now();
-      try {
-        const res = await pool.request({ method: 'GET', path, headers });
-        await res.body.arrayBuffer();
-        if (res.statusCode === 200) {
-          ok += 1;
-          latencies.push(performance.now() - t0);
-        } else errors += 1;
-      } catch {
-        errors += 1;
-      }
-    }
-  };
-  const t0 = performance.now();
-  await Promise.all(Array.from({ length: CONNECTIONS }, worker));
-  const elapsed = performance.now() - t0;
-  await pool.close();
-  latencies.sort((a, b) => a - b);
-  const at = (p) =>
-    latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
-  return { rps: (ok * 1000) / elapsed, errors, p50: at(0.5), p99: at(0.99) };
-}
-
-/** User + system CPU time of a process so far, ms (from /proc/<pid>/stat; clock ticks of 10 ms). */
-function cpuMs(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
 
 /** Starts bench/auth/server.mjs in `mode`; resolves with {child, url, admin_key}. */
 async function startServer(sb, mode) {
@@ -173,9 +132,9 @@ async function main() {
       const order = round % 2 === 0 ? ['off', 'on'] : ['on', 'off'];
       for (const side of order) {
         const s = servers[side];
-        await load(s.url, path, auth, WARMUP_MS);
+        await load(s.url, path, auth, WARMUP_MS, CONNECTIONS);
         const cpu0 = cpuMs(s.child.pid);
-        const r = await load(s.url, path, auth, DURATION_MS);
+        const r = await load(s.url, path, auth, DURATION_MS, CONNECTIONS);
         r.cpuUsPerReq = ((cpuMs(s.child.pid) - cpu0) * 1000) / ((r.rps * DURATION_MS) / 1000);
         results[side].push(r);
         process.stdout.write(

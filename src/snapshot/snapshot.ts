@@ -282,6 +282,31 @@ export async function snapshotTree(
     pendingBytes = 0;
   };
 
+  /**
+   * Takes file `j`'s stat check answer (its lstat numbers in `found` at `o`): unchanged, it gets
+   * `sha256` and its size and mode (returns true); changed, it is queued for hashing; gone, it is
+   * left out, as if unseen.
+   */
+  const take = (j: number, answer: number, found: Float64Array, o: number, sha256: string) => {
+    if (answer === CHECK_GONE) return false;
+    if (answer !== CHECK_SAME) {
+      if (answer === CHECK_DIFFERENT) pendingBytes += found[o] as number;
+      pending.push(j);
+      return false;
+    }
+    const e = fileEntries[j] as MutableFileEntry;
+    e.sha256 = sha256;
+    e.size = found[o] as number;
+    e.mode = found[o + 5] === 1 ? 0o755 : 0o644;
+    const p = j * F;
+    fileStat[p] = found[o] as number;
+    fileStat[p + 1] = found[o + 1] as number;
+    fileStat[p + 2] = found[o + 2] as number;
+    fileStat[p + 3] = found[o + 3] as number;
+    fileStat[p + 4] = found[o + 4] as number;
+    cached++;
+    return true;
+  };
   /** Grows `fileStat` to hold file `j`. */
   const room = (j: number) => {
     if ((j + 1) * F <= fileStat.length) return;
@@ -332,30 +357,10 @@ export async function snapshotTree(
     for (let i = 0; i < n; i++) {
       const j = fileAt[i] as number;
       if (j < 0) continue;
-      const answer = status[i];
-      if (answer === CHECK_GONE) continue; // gone or replaced meanwhile: left out
-      if (answer !== CHECK_SAME) {
-        if (answer === CHECK_DIFFERENT) pendingBytes += found[i * G] as number;
-        pending.push(j);
-        continue;
-      }
-      const e = fileEntries[j] as MutableFileEntry;
-      const o = i * G;
       const sha = patched?.get(i);
-      if (sha === undefined) {
-        const at = shaAt[i] as number;
-        e.sha256 = bytes.toString('latin1', at, at + 64);
-        fresh[i] = 1;
-      } else e.sha256 = sha;
-      e.size = found[o] as number;
-      e.mode = found[o + 5] === 1 ? 0o755 : 0o644;
-      const p = j * F;
-      fileStat[p] = found[o] as number;
-      fileStat[p + 1] = found[o + 1] as number;
-      fileStat[p + 2] = found[o + 2] as number;
-      fileStat[p + 3] = found[o + 3] as number;
-      fileStat[p + 4] = found[o + 4] as number;
-      cached++;
+      const at = shaAt[i] as number;
+      const hash = sha ?? bytes.toString('latin1', at, at + 64);
+      if (take(j, status[i] as number, found, i * G, hash) && sha === undefined) fresh[i] = 1;
     }
     return fresh;
   };
@@ -433,25 +438,7 @@ export async function snapshotTree(
         const j = checkFiles[k] as number;
         const ci = checkRecords[k] as number;
         const a = pre ? ci : k;
-        const answer = status[a];
-        if (answer === CHECK_GONE) continue; // gone or replaced: left out, as if unseen
-        if (answer !== CHECK_SAME) {
-          if (answer === CHECK_DIFFERENT) pendingBytes += found[a * G] as number;
-          pending.push(j);
-          continue;
-        }
-        const e = fileEntries[j] as MutableFileEntry;
-        const o = a * G;
-        e.sha256 = cache.hashOf(ci);
-        e.size = found[o] as number;
-        e.mode = found[o + 5] === 1 ? 0o755 : 0o644;
-        const p = j * F;
-        fileStat[p] = found[o] as number;
-        fileStat[p + 1] = found[o + 1] as number;
-        fileStat[p + 2] = found[o + 2] as number;
-        fileStat[p + 3] = found[o + 3] as number;
-        fileStat[p + 4] = found[o + 4] as number;
-        cached++;
+        take(j, status[a] as number, found, a * G, cache.hashOf(ci));
       }
     }
     flush(true);
