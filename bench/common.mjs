@@ -3,6 +3,7 @@
 // Every child started here is killed on exit.
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -215,4 +216,34 @@ export function cpuMs(pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/**
+ * Times `n` keep-alive GETs of `path` (after 2 warm-up requests) with an API key; returns the
+ * times in ms. One connection, so each is one request's server time plus the round trip.
+ */
+export async function serverTimes(url, key, path, n = 10) {
+  const agent = new Agent({ keepAlive: true, maxSockets: 1, rejectUnauthorized: false });
+  const once = () =>
+    new Promise((resolve, reject) => {
+      const t0 = performance.now();
+      const req = request(`${url}${path}`, { agent, headers: { authorization: `Bearer ${key}` } });
+      req.on('error', reject);
+      req.on('response', (res) => {
+        res.resume();
+        res.on('end', () =>
+          res.statusCode === 200
+            ? resolve(performance.now() - t0)
+            : reject(new Error(`GET ${path}: HTTP ${res.statusCode}`)),
+        );
+      });
+      req.end();
+    });
+  const times = [];
+  for (let i = 0; i < n + 2; i++) {
+    const ms = await once();
+    if (i >= 2) times.push(ms);
+  }
+  agent.destroy();
+  return times;
 }

@@ -12,10 +12,10 @@
 //   npm run bench:monitor        (MONITOR_RUNS=10, MONITOR_TASKS=10000 by default)
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { Agent, request } from 'node:https';
 import { join } from 'node:path';
 
 import {
+  serverTimes,
   finish,
   fmt,
   makeSandbox,
@@ -141,32 +141,6 @@ async function firstFrame(sb, marker) {
 }
 
 /** Median ms of `GET path` over keep-alive HTTPS: the server's share of the first frame. */
-async function serverTime(url, key, path, n = 10) {
-  const agent = new Agent({ keepAlive: true, maxSockets: 1, rejectUnauthorized: false });
-  const once = () =>
-    new Promise((resolve, reject) => {
-      const t0 = performance.now();
-      const req = request(`${url}${path}`, { agent, headers: { authorization: `Bearer ${key}` } });
-      req.on('error', reject);
-      req.on('response', (res) => {
-        res.resume();
-        res.on('end', () =>
-          res.statusCode === 200
-            ? resolve(performance.now() - t0)
-            : reject(new Error(`GET ${path}: HTTP ${res.statusCode}`)),
-        );
-      });
-      req.end();
-    });
-  const times = [];
-  for (let i = 0; i < n + 2; i++) {
-    const ms = await once();
-    if (i >= 2) times.push(ms);
-  }
-  agent.destroy();
-  return median(times);
-}
-
 async function timeNode(args, sb) {
   const t0 = performance.now();
   const child = spawnNode(args, { cwd: sb.project, env: sb.env });
@@ -203,8 +177,8 @@ async function main() {
     const m = median(frame);
     const config = JSON.parse(readFileSync(sb.env.FETCHML_CLIENT_CONFIG, 'utf8'));
     const key = config.servers[banner.url].api_key;
-    const list = await serverTime(banner.url, key, '/v1/tasks?limit=100');
-    const status = await serverTime(banner.url, key, '/v1/status');
+    const list = median(await serverTimes(banner.url, key, '/v1/tasks?limit=100'));
+    const status = median(await serverTimes(banner.url, key, '/v1/status'));
     process.stdout.write(
       `ml monitor first frame with ${TASKS} tasks (${RUNS} runs, interleaved)\n` +
         `  first frame: median ${fmt(m)} ms, p90 ${fmt(percentile(frame, 90))} ms, min ${fmt(Math.min(...frame))} ms\n` +

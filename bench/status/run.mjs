@@ -12,10 +12,10 @@
 // stopped answering.
 //
 //   npm run bench:status        (STATUS_RUNS=15, STATUS_TASKS=10000 by default)
-import { request, Agent } from 'node:https';
 import { join } from 'node:path';
 
 import {
+  serverTimes,
   finish,
   fmt,
   makeSandbox,
@@ -159,35 +159,6 @@ async function fill(home) {
 }
 
 /** Median time of `GET /v1/status` over keep-alive HTTPS (the server's share of ml status). */
-async function serverTime(url, key, n) {
-  const agent = new Agent({ keepAlive: true, maxSockets: 1, rejectUnauthorized: false });
-  const once = () =>
-    new Promise((resolve, reject) => {
-      const t0 = performance.now();
-      const req = request(`${url}/v1/status`, {
-        agent,
-        headers: { authorization: `Bearer ${key}` },
-      });
-      req.on('error', reject);
-      req.on('response', (res) => {
-        res.resume();
-        res.on('end', () =>
-          res.statusCode === 200
-            ? resolve(performance.now() - t0)
-            : reject(new Error(`GET /v1/status: HTTP ${res.statusCode}`)),
-        );
-      });
-      req.end();
-    });
-  const times = [];
-  for (let i = 0; i < n + 2; i++) {
-    const ms = await once();
-    if (i >= 2) times.push(ms);
-  }
-  agent.destroy();
-  return times;
-}
-
 async function main() {
   const sb = makeSandbox('status');
   writeProject(sb, 'python3 job.py', {
@@ -231,7 +202,7 @@ async function main() {
       }
     }
     const key = banner.admin_key;
-    const server = key ? await serverTime(banner.url, key, RUNS) : null;
+    const server = key ? await serverTimes(banner.url, key, '/v1/status', RUNS) : null;
     const s = median(status);
     const b = median(baseline);
     const ratio = s / b;
