@@ -124,8 +124,8 @@ export function registerCompare(program: Command, ctx: CliContext): void {
     .description(
       'two runs side by side: code, args, deps, datasets, image, resources, env, metrics',
     )
-    .argument('<a>', 'task id or a unique prefix of it')
-    .argument('<b>', 'task id or a unique prefix of it')
+    .argument('<task-a>', 'the first task: id or a unique prefix of it')
+    .argument('<task-b>', 'the second task: id or a unique prefix of it')
     .option('--diff', 'show unified diffs of the changed text files')
     .option('--all', 'show every row, not only those that differ')
     .addHelpText(
