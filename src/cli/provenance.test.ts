@@ -185,7 +185,7 @@ describe('ml explain', () => {
     }
     const c = await ml(['compare', 'task_x'], p);
     expect(c.code).toBe(2);
-    expect(c.err).toContain("missing required argument 'b'");
+    expect(c.err).toContain("missing required argument 'task-b'");
   });
 
   it('refuses a dir that is not a project, naming it', async () => {
